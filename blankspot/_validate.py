@@ -1,0 +1,97 @@
+"""Up-front validation shared by the public entry points."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pyproj import CRS
+
+from blankspot._errors import CRSError, UnknownOptionError
+
+__all__ = ["check_options", "require_crs", "working_crs"]
+
+log = logging.getLogger("blankspot")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_options(func: F) -> F:
+    """Turn Python's bare ``TypeError`` for a misspelt keyword into a helpful blankspot error.
+
+    The wrapped function keeps its signature (and so its documentation); a call with an
+    unknown keyword raises :class:`~blankspot.UnknownOptionError` naming the closest valid
+    option, so ``assess(..., threshhold_dbm=-100)`` says "did you mean 'threshold_dbm'?"
+    instead of being swallowed (anti-pattern B in STYLE.md).
+    """
+    sig = inspect.signature(func)
+    valid = [
+        name
+        for name, p in sig.parameters.items()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    has_var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not has_var_kw:
+            unknown = [k for k in kwargs if k not in sig.parameters]
+            if unknown:
+                first = unknown[0]
+                close = difflib.get_close_matches(first, valid, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise UnknownOptionError(
+                    f"{func.__name__}() got an unknown option '{first}'.{hint} "
+                    f"Valid options are: {', '.join(valid)}."
+                )
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def require_crs(crs: Any, *, what: str) -> CRS:
+    """Return ``crs`` as a :class:`pyproj.CRS`, raising :class:`CRSError` when it is missing.
+
+    Parameters
+    ----------
+    crs
+        Anything pyproj understands, or ``None``.
+    what
+        Human name of the layer, used in the message ("villages", "coverage raster 'x.tif'").
+    """
+    if crs is None:
+        raise CRSError(
+            f"{what} has no CRS. blankspot never guesses a CRS for a vector or raster layer. "
+            "Set it on the data (GeoDataFrame.set_crs('EPSG:4326') if the coordinates are "
+            "longitude/latitude) or fix the file's .prj / metadata."
+        )
+    try:
+        return CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises its own CRSError; re-raise as ours
+        raise CRSError(f"{what} has a CRS pyproj cannot read ({crs!r}): {exc}") from exc
+
+
+def working_crs(villages: Any, crs: Any = None) -> CRS:
+    """Choose the one projected CRS every layer is brought into.
+
+    The caller's ``crs`` if given (it must be projected, so distances are in metres),
+    else the UTM zone estimated from the villages. The choice is logged.
+    """
+    if crs is not None:
+        out = require_crs(crs, what="The requested working crs")
+        if not out.is_projected:
+            raise CRSError(
+                f"crs={out.to_string()} is geographic (degrees). blankspot measures "
+                "distances and areas in metres: pass a projected CRS such as the UTM zone "
+                "(EPSG:32748 for most of Lampung) or leave crs=None to estimate it."
+            )
+        log.info("Working CRS: %s (given by the caller)", out.to_string())
+        return out
+    require_crs(villages.crs, what="villages")
+    out = villages.estimate_utm_crs()
+    log.info("Working CRS: %s (UTM zone estimated from the villages)", out.to_string())
+    return out

@@ -1,0 +1,57 @@
+"""Shared fixtures: the tiny world of tests/common.py and the optional real Lampung data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import geopandas as gpd
+import rasterio
+
+from tests.common import CRS_UTM, TRANSFORM, VILLAGE_BOXES, signal_array
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def villages() -> gpd.GeoDataFrame:
+    """The four 5 x 5 m villages, index = village id, in UTM 48S."""
+    gdf = gpd.GeoDataFrame(
+        {"name": ["Satu", "Dua", "Tiga", "Empat"]},
+        geometry=list(VILLAGE_BOXES.values()),
+        index=list(VILLAGE_BOXES.keys()),
+        crs=CRS_UTM,
+    )
+    gdf.index.name = "village_id"
+    return gdf
+
+
+@pytest.fixture
+def signal_tif(tmp_path: Path) -> Path:
+    """The 10 x 10 RSRP raster of tests/common.py written as a GeoTIFF."""
+    path = tmp_path / "signal.tif"
+    arr = signal_array()
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=10,
+        height=10,
+        count=1,
+        dtype="float32",
+        crs=CRS_UTM,
+        transform=TRANSFORM,
+        nodata=np.nan,
+    ) as dst:
+        dst.write(arr, 1)
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data beside the checkout; skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} not present")
+    return SHARED_DATA
