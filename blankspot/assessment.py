@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import geopandas as gpd
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Transformer
 
-__all__ = ["Assessment"]
+from blankspot._errors import (
+    EmptyInputError,
+    InputError,
+    NoOverlapError,
+)
+from blankspot._validate import check_options, require_crs, working_crs
+
+__all__ = ["Assessment", "assess"]
 
 log = logging.getLogger("blankspot")
 
@@ -63,3 +73,524 @@ class Assessment:
     def weighted(self) -> bool:
         """Whether the businesses carry weights (``weight_col`` was given)."""
         return self.weight_col is not None
+
+
+#: Statuses a business can end in; every input row gets exactly one.
+STATUSES = ("covered", "uncovered", "outside_villages", "rejected")
+
+_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".nc", ".asc"}
+
+
+@check_options
+def assess(
+    villages: gpd.GeoDataFrame,
+    businesses: gpd.GeoDataFrame | pd.Series | pd.DataFrame,
+    coverage: Any,
+    *,
+    crs: Any = None,
+    blank_spot_share: float = 0.5,
+) -> Assessment:
+    """Overlay coverage on villages and businesses.
+
+    Every layer is brought into one projected working CRS (``crs`` if given, else the UTM
+    zone estimated from the villages; logged). Vectors are reprojected; rasters are never
+    warped (points and polygons are transformed into the raster's CRS for sampling).
+
+    Parameters
+    ----------
+    villages
+        Village polygons, index = village id (as returned by :func:`blankspot.read_villages`).
+    businesses
+        Either business points (as returned by :func:`blankspot.read_businesses`: every input
+        row, rejected rows with a ``rejected_reason`` and no geometry), a plain DataFrame with
+        longitude/latitude columns (passed through :func:`~blankspot.read_businesses`), or a
+        Series of business *counts* per village id (counts mode: a village's affected
+        businesses are then its count times its uncovered area share, which assumes the
+        businesses are spread evenly over the village).
+    coverage
+        A coverage source from :mod:`blankspot.coverage` (``from_raster``, ``from_polygons``,
+        ``from_towers``, ``from_speed_tiles`` or ``union``). As a shortcut, a path to a raster
+        (read as RSRP in dBm with the default threshold) or a GeoDataFrame of covered polygons.
+    crs
+        Projected working CRS for distances (metres) and areas (km²). Default: estimated UTM.
+    blank_spot_share
+        A village is flagged ``blank_spot`` when at least this share of its businesses is
+        uncovered; a village without businesses when less than ``1 - blank_spot_share`` of its
+        area is covered. Default 0.5 (most of the village is without signal).
+
+    Returns
+    -------
+    Assessment
+        ``businesses``, ``villages``, ``blank_spots``, ``accounting`` and ``rejected``; see
+        :class:`Assessment`.
+
+    Raises
+    ------
+    CRSError
+        A layer has no CRS, or ``crs`` is geographic.
+    NoOverlapError
+        The coverage does not overlap the villages (both extents are named).
+    InputError
+        Latitude and longitude look swapped, duplicate village ids, bad counts.
+    EmptyInputError
+        No villages or no businesses.
+
+    Notes
+    -----
+    Accounting: every input business ends in exactly one of ``covered``, ``uncovered``
+    (inside a village, no signal), ``outside_villages`` (valid point in no village) or
+    ``rejected`` (unusable coordinates; reasons in ``Assessment.rejected``). A point on a
+    shared village border is given to the village with the smallest id, so it counts once.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point, box
+    >>> from blankspot import coverage
+    >>> villages = gpd.GeoDataFrame(
+    ...     {"name": ["A", "B"]},
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+    ...     index=["18.01.01.2001", "18.01.01.2002"], crs="EPSG:32748")
+    >>> shops = gpd.GeoDataFrame(
+    ...     geometry=[Point(500, 500), Point(1500, 500), Point(5000, 5000)], crs="EPSG:32748")
+    >>> towers = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 1000)], crs="EPSG:32748")
+    >>> result = assess(villages, shops, coverage.from_polygons(towers), crs="EPSG:32748")
+    >>> result.accounting
+    {'input': 3, 'covered': 1, 'uncovered': 1, 'outside_villages': 1, 'rejected': 0}
+    >>> result.villages["covered_area_share"].tolist()
+    [1.0, 0.0]
+    """
+    if not 0 < blank_spot_share <= 1:
+        raise InputError(f"blank_spot_share must be in (0, 1], got {blank_spot_share!r}.")
+    villages = _check_villages(villages)
+    wcrs = working_crs(villages, crs)
+    source = _as_coverage(coverage)
+    vil = villages.to_crs(wcrs)
+    _check_overlap(source, vil, wcrs)
+
+    cover = source.village_cover(vil.geometry, wcrs)
+    area_m2 = np.asarray(cover.area_m2, dtype="float64")
+    covered_m2 = np.asarray(cover.covered_area_m2, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area_m2 > 0, np.clip(covered_m2 / area_m2, 0.0, 1.0), 0.0)
+
+    out_v = vil.copy()
+    out_v["area_km2"] = area_m2 / 1e6
+    out_v["covered_area_share"] = share
+
+    spots = _blank_spot_table(cover.uncovered, vil)
+
+    if isinstance(businesses, pd.Series) and not isinstance(businesses, gpd.GeoSeries):
+        return _assess_counts(
+            out_v,
+            counts=businesses,
+            spots=spots,
+            wcrs=wcrs,
+            source=source,
+            blank_spot_share=blank_spot_share,
+        )
+
+    biz = _as_business_points(businesses)
+    return _assess_points(
+        out_v, biz=biz, spots=spots, wcrs=wcrs, source=source, blank_spot_share=blank_spot_share
+    )
+
+
+def _check_villages(villages: Any) -> gpd.GeoDataFrame:
+    if not isinstance(villages, gpd.GeoDataFrame):
+        raise InputError(
+            f"villages should be a GeoDataFrame, got {type(villages).__name__}. "
+            "Load them with blankspot.read_villages(path)."
+        )
+    if len(villages) == 0:
+        raise EmptyInputError("villages is empty: there is nothing to assess.")
+    require_crs(villages.crs, what="villages")
+    if villages.index.has_duplicates:
+        dup = villages.index[villages.index.duplicated()].unique()
+        raise InputError(
+            f"villages has {len(dup)} duplicate id(s): {', '.join(map(str, dup[:10]))}. "
+            "Village ids must be unique; fix the source or pass id_col= to read_villages."
+        )
+    geoms = villages.geometry.array
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        ids = villages.index[bad]
+        raise InputError(
+            f"villages has {int(bad.sum())} empty or missing geometries (ids: "
+            f"{', '.join(map(str, ids[:10]))}). Drop or repair them first."
+        )
+    out = villages.copy()
+    out.index = out.index.astype(str)
+    out.index.name = villages.index.name or "village_id"
+    return out
+
+
+def _as_coverage(coverage: Any) -> Any:
+    from blankspot import coverage as cov
+
+    if hasattr(coverage, "village_cover") and hasattr(coverage, "points"):
+        return coverage
+    if isinstance(coverage, str | Path):
+        path = Path(coverage)
+        if path.suffix.lower() in _RASTER_SUFFIXES:
+            return cov.from_raster(path)
+        return cov.from_polygons(path)
+    if isinstance(coverage, gpd.GeoDataFrame | gpd.GeoSeries):
+        return cov.from_polygons(coverage)
+    raise InputError(
+        f"coverage should be a coverage source, got {type(coverage).__name__}. Build one with "
+        "blankspot.coverage.from_raster(path), from_polygons(gdf), from_towers(towers) or "
+        "from_speed_tiles(tiles)."
+    )
+
+
+def _lonlat_extent(bounds: Any, crs: CRS) -> str:
+    """Format an extent in ``crs`` as a lon/lat range for messages."""
+    t = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    x0, y0, x1, y1 = t.transform_bounds(*bounds, densify_pts=21)
+    return f"lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}"
+
+
+def _check_overlap(source: Any, vil: gpd.GeoDataFrame, wcrs: CRS) -> None:
+    sx0, sy0, sx1, sy1 = source.bounds_in(wcrs)
+    vx0, vy0, vx1, vy1 = vil.total_bounds
+    if sx0 > vx1 or sx1 < vx0 or sy0 > vy1 or sy1 < vy0:
+        raise NoOverlapError(
+            f"The coverage ({source.description}) does not overlap the villages. Coverage "
+            f"extent: {_lonlat_extent((sx0, sy0, sx1, sy1), wcrs)}; villages extent: "
+            f"{_lonlat_extent((vx0, vy0, vx1, vy1), wcrs)}. Check that both describe the same "
+            "area and that their CRS metadata is right."
+        )
+
+
+def _as_business_points(businesses: Any) -> gpd.GeoDataFrame:
+    from blankspot.io import read_businesses
+
+    if isinstance(businesses, gpd.GeoDataFrame):
+        if len(businesses) == 0:
+            raise EmptyInputError("businesses is empty: there is nothing to assess.")
+        require_crs(businesses.crs, what="businesses")
+        biz = businesses
+        if "rejected_reason" not in biz.columns:
+            geoms = biz.geometry.array
+            missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+            biz = biz.copy()
+            biz["rejected_reason"] = pd.Series(
+                np.where(missing, "geometry is missing or empty", None),
+                index=biz.index,
+                dtype="object",
+            )
+        return biz
+    if isinstance(businesses, pd.DataFrame):
+        return read_businesses(businesses)
+    raise InputError(
+        f"businesses should be a GeoDataFrame of points, a DataFrame with longitude/latitude "
+        f"columns or a Series of counts per village id, got {type(businesses).__name__}."
+    )
+
+
+def _first_village(points: np.ndarray, vil: gpd.GeoDataFrame) -> np.ndarray:
+    """Position of the village containing each point, -1 when none (border: smallest id)."""
+    pi, vi = vil.sindex.query(points, predicate="intersects")
+    out = np.full(len(points), -1, dtype="int64")
+    if len(pi):
+        # rank villages by id so that a border point goes to the smallest id, deterministically
+        id_rank = np.argsort(np.argsort(vil.index.to_numpy(dtype=str), kind="stable"))
+        order = np.lexsort((id_rank[vi], pi))
+        pi, vi = pi[order], vi[order]
+        first = np.r_[True, pi[1:] != pi[:-1]]
+        out[pi[first]] = vi[first]
+    return out
+
+
+def _swap_check(biz_valid: gpd.GeoSeries, vil: gpd.GeoDataFrame, n_inside: int) -> None:
+    """Raise when most points miss every village but would hit villages with x/y swapped."""
+    n = len(biz_valid)
+    if n == 0 or n_inside >= 0.5 * n or biz_valid.crs is None or not biz_valid.crs.is_geographic:
+        return
+    x = shapely.get_x(biz_valid.array)
+    y = shapely.get_y(biz_valid.array)
+    ok = (np.abs(x) <= 90) & (np.abs(y) <= 180)
+    if not ok.any():
+        return
+    swapped = gpd.GeoSeries(shapely.points(y[ok], x[ok]), crs=biz_valid.crs).to_crs(vil.crs)
+    n_swapped_inside = int((_first_village(swapped.array, vil) >= 0).sum())
+    if n_swapped_inside > max(2 * n_inside, 0.5 * n):
+        raise InputError(
+            f"Latitude and longitude look swapped in the businesses: only {n_inside} of {n} "
+            f"points fall inside a village, but {n_swapped_inside} would with the two swapped. "
+            "Pass lon_col=/lat_col= to read_businesses with the right columns (longitude is "
+            "about 103-106 and latitude about -6 to -3 in Lampung)."
+        )
+
+
+def _assess_points(
+    out_v: gpd.GeoDataFrame,
+    *,
+    biz: gpd.GeoDataFrame,
+    spots: gpd.GeoDataFrame,
+    wcrs: CRS,
+    source: Any,
+    blank_spot_share: float,
+) -> Assessment:
+    n_input = len(biz)
+    reason = biz["rejected_reason"]
+    rejected_mask = reason.notna().to_numpy()
+    geoms = biz.geometry.array
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    newly = missing & ~rejected_mask
+    if newly.any():
+        reason = reason.astype("object").copy()
+        reason[newly] = "geometry is missing or empty"
+        rejected_mask = rejected_mask | newly
+    valid = ~rejected_mask
+
+    valid_geo = biz.geometry[valid]
+    if len(valid_geo) and (shapely.get_type_id(valid_geo.array) != 0).any():
+        raise InputError(
+            "businesses must be points; found other geometry types "
+            f"({sorted(set(valid_geo.geom_type))}). Use the centroids or representative points."
+        )
+    geom_w = biz.geometry.to_crs(wcrs) if biz.crs != wcrs else biz.geometry
+    pts_w = geom_w.array[valid]
+    vidx = _first_village(pts_w, out_v)
+    _swap_check(valid_geo, out_v, int((vidx >= 0).sum()))
+    x, y = shapely.get_x(pts_w), shapely.get_y(pts_w)
+    covered_v, signal_v = source.points(x, y, wcrs)
+    covered_v = np.asarray(covered_v, dtype=bool)
+
+    n = n_input
+    village_pos = np.full(n, -1, dtype="int64")
+    village_pos[valid] = vidx
+    covered = np.zeros(n, dtype=bool)
+    covered[valid] = covered_v
+    inside = village_pos >= 0
+
+    status = np.full(n, "rejected", dtype=object)
+    status[valid & ~inside] = "outside_villages"
+    status[inside & covered] = "covered"
+    status[inside & ~covered] = "uncovered"
+    covered &= inside  # a point outside every village is never counted as covered
+
+    out_b = biz.copy()
+    out_b["rejected_reason"] = reason
+    out_b = out_b.set_geometry(geom_w)
+    vid = np.full(n, None, dtype=object)
+    vid[inside] = out_v.index.to_numpy()[village_pos[inside]]
+    out_b["village_id"] = pd.array(vid, dtype="string")
+    out_b["covered"] = covered
+    if source.has_signal and signal_v is not None:
+        sig = np.full(n, np.nan)
+        sig[valid] = signal_v
+        out_b["signal_dbm"] = sig
+    out_b["status"] = status
+    weight = (
+        out_b["weight"].to_numpy(dtype="float64")
+        if "weight" in out_b.columns
+        else np.ones(n, dtype="float64")
+    )
+    weight = np.where(np.isfinite(weight), weight, 0.0)
+
+    nv = len(out_v)
+    vpos_in = village_pos[inside]
+    n_biz = np.bincount(vpos_in, minlength=nv)
+    n_cov = np.bincount(village_pos[inside & covered], minlength=nv)
+    unc = inside & ~covered
+    n_unc = np.bincount(village_pos[unc], minlength=nv)
+    w_unc = np.bincount(village_pos[unc], weights=weight[unc], minlength=nv)
+    out_v["n_businesses"] = n_biz
+    out_v["n_covered"] = n_cov
+    out_v["n_uncovered"] = n_unc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out_v["uncovered_share"] = np.where(n_biz > 0, n_unc / np.maximum(n_biz, 1), np.nan)
+    out_v["weighted_uncovered"] = w_unc
+    out_v["blank_spot"] = _blank_spot_flag(out_v, blank_spot_share)
+
+    # count uncovered businesses per blank-spot polygon
+    spot_n = np.zeros(len(spots), dtype="int64")
+    spot_w = np.zeros(len(spots), dtype="float64")
+    if len(spots) and unc.any():
+        upts = out_b.geometry.array[unc]
+        pi, si = spots.sindex.query(upts, predicate="intersects")
+        first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
+        pi, si = pi[first], si[first]
+        spot_n = np.bincount(si, minlength=len(spots))
+        spot_w = np.bincount(si, weights=weight[unc][pi], minlength=len(spots))
+    spots["n_businesses"] = spot_n
+    spots["weighted_businesses"] = spot_w
+
+    accounting = {
+        "input": int(n_input),
+        "covered": int((status == "covered").sum()),
+        "uncovered": int((status == "uncovered").sum()),
+        "outside_villages": int((status == "outside_villages").sum()),
+        "rejected": int((status == "rejected").sum()),
+    }
+    _check_accounting(accounting)
+    rejected = pd.DataFrame(out_b.loc[status == "rejected"].drop(columns=out_b.geometry.name))
+    rejected = rejected.rename(columns={"rejected_reason": "reason"})
+    _log_summary(accounting, out_v, source)
+    if accounting["outside_villages"]:
+        log.warning(
+            "%d of %d businesses fall outside every village (status 'outside_villages').",
+            accounting["outside_villages"],
+            n_input,
+        )
+    weight_col = biz.attrs.get("weight_col") if hasattr(biz, "attrs") else None
+    return Assessment(
+        businesses=out_b,
+        villages=out_v,
+        blank_spots=spots,
+        accounting=accounting,
+        rejected=rejected,
+        crs=wcrs,
+        weight_col=weight_col,
+        coverage=source,
+    )
+
+
+def _assess_counts(
+    out_v: gpd.GeoDataFrame,
+    *,
+    counts: pd.Series,
+    spots: gpd.GeoDataFrame,
+    wcrs: CRS,
+    source: Any,
+    blank_spot_share: float,
+) -> Assessment:
+    if len(counts) == 0:
+        raise EmptyInputError("business counts are empty: there is nothing to assess.")
+    ids = counts.index.astype(str)
+    if ids.has_duplicates:
+        dup = ids[ids.duplicated()].unique()
+        raise InputError(
+            f"business counts list {len(dup)} village id(s) more than once: "
+            f"{', '.join(dup[:10])}. Sum them per village first (counts.groupby(level=0).sum())."
+        )
+    raw = pd.Series(counts.to_numpy(), index=ids)
+    values = pd.to_numeric(raw, errors="coerce")
+    # a count that is not a usable number cannot be accounted for, so it is an error, not a row
+    # quietly dropped: the totals must add up
+    problems = {
+        "missing": raw.isna(),
+        "not a number": values.isna() & raw.notna(),
+        "negative": values < 0,
+    }
+    found = [
+        f"{what} for {int(m.sum())} village(s) ({', '.join(ids[m.to_numpy()][:10])})"
+        for what, m in problems.items()
+        if m.any()
+    ]
+    if found:
+        raise InputError(
+            "Business counts per village must be non-negative numbers; the count is "
+            + "; ".join(found)
+            + ". Fill missing counts with 0 or drop those villages from the Series."
+        )
+    known = ids.isin(out_v.index)
+    total_input = float(values.sum())
+    rejected = pd.DataFrame(
+        {"count": pd.Series(dtype="float64"), "reason": pd.Series(dtype=object)}
+    )
+    rejected.index.name = "village_id"
+
+    per_village = values[known].reindex(out_v.index).fillna(0.0).to_numpy("float64")
+    unc_share = 1.0 - out_v["covered_area_share"].to_numpy()
+    n_unc = per_village * unc_share
+    out_v["n_businesses"] = per_village
+    out_v["n_covered"] = per_village - n_unc
+    out_v["n_uncovered"] = n_unc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out_v["uncovered_share"] = np.where(per_village > 0, unc_share, np.nan)
+    out_v["weighted_uncovered"] = n_unc
+    out_v["blank_spot"] = _blank_spot_flag(out_v, blank_spot_share)
+
+    # spread each village's uncovered businesses over its blank spots by area
+    if len(spots):
+        pos = out_v.index.get_indexer(spots["village_id"])
+        v_unc_area = np.bincount(pos, weights=spots["area_km2"].to_numpy(), minlength=len(out_v))
+        frac = spots["area_km2"].to_numpy() / np.where(v_unc_area[pos] > 0, v_unc_area[pos], 1)
+        spots["n_businesses"] = n_unc[pos] * frac
+    else:
+        spots["n_businesses"] = np.zeros(0)
+    spots["weighted_businesses"] = spots["n_businesses"]
+
+    outside = float(values[~known].sum())
+    if outside:
+        missing_ids = ids[~known]
+        log.warning(
+            "%g businesses are counted for %d village id(s) not among the villages "
+            "(e.g. %s): accounted as outside_villages.",
+            outside,
+            len(missing_ids),
+            ", ".join(missing_ids[:5]),
+        )
+    accounting = {
+        "input": total_input,
+        "covered": float(out_v["n_covered"].sum()),
+        "uncovered": float(n_unc.sum()),
+        "outside_villages": outside,
+        "rejected": 0.0,
+    }
+    _log_summary(accounting, out_v, source)
+    return Assessment(
+        businesses=None,
+        villages=out_v,
+        blank_spots=spots,
+        accounting=accounting,
+        rejected=rejected,
+        crs=wcrs,
+        weight_col=None,
+        coverage=source,
+        counts_mode=True,
+        notes=(
+            "Businesses were given as counts per village: affected businesses are each "
+            "village's count times its uncovered area share (businesses assumed spread evenly).",
+        ),
+    )
+
+
+def _blank_spot_flag(v: gpd.GeoDataFrame, blank_spot_share: float) -> np.ndarray:
+    n_biz = v["n_businesses"].to_numpy(dtype="float64")
+    unc_share = v["uncovered_share"].to_numpy(dtype="float64")
+    cov_area = v["covered_area_share"].to_numpy(dtype="float64")
+    by_business = (n_biz > 0) & (np.nan_to_num(unc_share) >= blank_spot_share)
+    by_area = (n_biz == 0) & (cov_area < 1.0 - blank_spot_share)
+    return by_business | by_area
+
+
+def _blank_spot_table(uncovered: gpd.GeoDataFrame, vil: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Give each uncovered polygon a stable id ``<village_id>-<n>`` (largest first)."""
+    spots = uncovered[["village_id", uncovered.geometry.name]].copy()
+    spots = spots.set_geometry(uncovered.geometry.name).rename_geometry("geometry")
+    spots["village_id"] = spots["village_id"].astype(str)
+    geoms = spots.geometry.array
+    spots["area_km2"] = shapely.area(geoms) / 1e6
+    # stable numbering: by village id, then largest first, then position
+    c = shapely.centroid(geoms)
+    order = np.lexsort(
+        (shapely.get_y(c), shapely.get_x(c), -spots["area_km2"].to_numpy(), spots["village_id"])
+    )
+    spots = spots.iloc[order]
+    nth = spots.groupby("village_id", sort=False).cumcount().to_numpy() + 1
+    spots.index = pd.Index(
+        spots["village_id"].to_numpy() + "-" + nth.astype(str), name="blank_spot_id"
+    )
+    spots = spots[["village_id", "area_km2", "geometry"]]
+    return gpd.GeoDataFrame(spots, geometry="geometry", crs=vil.crs)
+
+
+def _check_accounting(acc: dict[str, Any]) -> None:
+    parts = acc["covered"] + acc["uncovered"] + acc["outside_villages"] + acc["rejected"]
+    if parts != acc["input"]:  # pragma: no cover - an internal invariant, never user input
+        raise AssertionError(f"accounting does not add up: {acc}")
+
+
+def _log_summary(acc: dict[str, Any], v: gpd.GeoDataFrame, source: Any) -> None:
+    log.info(
+        "Assessed %d villages against %s: %d blank-spot villages; businesses %s",
+        len(v),
+        getattr(source, "description", source),
+        int(v["blank_spot"].sum()),
+        acc,
+    )

@@ -1,0 +1,459 @@
+"""The ``blankspot`` command: ``blankspot demo`` and ``blankspot plan``.
+
+Bad input exits with status 2 and one paragraph naming the problem and the fix (no
+traceback); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from blankspot._errors import BlankspotError, InputError, InputFileError
+
+__all__ = ["main"]
+
+log = logging.getLogger("blankspot")
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+#: sites chosen when neither --k nor --budget-idr is given
+DEFAULT_K = 20
+
+_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc", ".nc"}
+
+EXAMPLES = """\
+examples:
+  blankspot demo --out blankspot-demo
+  blankspot plan --villages desa.gpkg --businesses umkm.csv --coverage rsrp.tif \\
+      --threshold-dbm -105 --k 25 --out hasil
+  blankspot plan --villages 'batas/kel_18.*.geojson' --businesses umkm.xlsx \\
+      --coverage 510.csv --radius-m 5000 --budget-idr 26e9 --method exact --out hasil
+  blankspot plan --config plan.toml      (the same options as keys: villages = "desa.gpkg" ...)
+"""
+
+
+@dataclass
+class PlanOptions:
+    """Options of ``blankspot plan`` (also the keys of its TOML file)."""
+
+    villages: str | list[str] | None = None
+    businesses: str | None = None
+    coverage: list[str] = field(default_factory=list)
+    out: str | None = None
+    threshold_dbm: float = -110.0
+    covered_values: list[float] | None = None
+    radius_m: float = 5000.0
+    k: int | None = None
+    budget_idr: float | None = None
+    sites: str | None = None
+    method: str = "greedy"
+    spacing_m: float = 2000.0
+    crs: str | None = None
+    lon_col: str | None = None
+    lat_col: str | None = None
+    weight_col: str | None = None
+    id_col: str | None = None
+    lang: str = "en"
+    formats: list[str] = field(default_factory=lambda: ["gpkg", "shp", "csv", "xlsx"])
+    overwrite: bool = False
+    maps: bool = True
+
+
+class _Steps:
+    """Step-by-step progress: a tqdm bar on a terminal, log lines otherwise."""
+
+    def __init__(self, names: Sequence[str], *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(names), unit="step", leave=False, file=sys.stderr)
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.bar is not None:
+            self.bar.set_description(name)
+        log.info("%s ...", name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - t0
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _say(quiet: bool, text: str = "") -> None:
+    if not quiet:
+        print(text)  # the CLI's own output; the library itself only logs
+
+
+def _coverage_from_paths(paths: Sequence[str], opts: PlanOptions) -> Any:
+    from blankspot import coverage
+    from blankspot.io import read_towers
+
+    sources = []
+    for p in paths:
+        path = Path(p)
+        suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix
+        if suffix.lower() in _RASTER_SUFFIXES:
+            covered = tuple(opts.covered_values) if opts.covered_values else None
+            sources.append(
+                coverage.from_raster(path, threshold_dbm=opts.threshold_dbm, covered_values=covered)
+            )
+        elif suffix.lower() in {".csv", ".csv.gz"}:
+            sources.append(coverage.from_towers(read_towers(path)))
+        else:
+            sources.append(coverage.from_polygons(path))
+    if not sources:
+        raise InputError("No coverage given: pass --coverage PATH (a raster, polygons or towers).")
+    return sources[0] if len(sources) == 1 else coverage.union(*sources)
+
+
+def run_pipeline(
+    villages: Any,
+    businesses: Any,
+    cov: Any,
+    opts: PlanOptions,
+    *,
+    quiet: bool,
+    steps: _Steps,
+) -> dict[str, Any]:
+    """Assess, score, propose or read sites, rank, export and draw; return what was made."""
+    from blankspot import prioritise
+    from blankspot.assessment import assess
+    from blankspot.export import export
+
+    out_dir = Path(opts.out or "blankspot-out")
+    with steps.step("assess coverage"):
+        result = assess(villages, businesses, cov, crs=opts.crs)
+    with steps.step("score villages"):
+        scores = prioritise.score_villages(result)
+    with steps.step("candidate sites"):
+        if opts.sites:
+            sites: Any = opts.sites
+        else:
+            sites = prioritise.candidate_sites(result, spacing_m=opts.spacing_m)
+    with steps.step("rank sites"):
+        plan = prioritise.rank_sites(
+            result,
+            sites,
+            radius_m=opts.radius_m,
+            k=opts.k,
+            budget_idr=opts.budget_idr,
+            method=opts.method,
+        )
+    with steps.step("export"):
+        written = export(
+            plan, out_dir, formats=tuple(opts.formats), lang=opts.lang, overwrite=opts.overwrite
+        )
+    if opts.maps:
+        from blankspot.maps import explore_plan, plot_plan
+
+        with steps.step("maps"):
+            png = out_dir / "map.png"
+            html = out_dir / "map.html"
+            _refuse_overwrite([png, html], overwrite=opts.overwrite)
+            plot_plan(plan, path=png, lang=opts.lang)
+            explore_plan(plan, path=html)
+            written = {**written, "map_png": png, "map_html": html}
+    return {"assessment": result, "scores": scores, "plan": plan, "written": written}
+
+
+def _refuse_overwrite(paths: Sequence[Path], *, overwrite: bool) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise InputFileError(
+            f"{', '.join(existing)} already exist(s); blankspot never overwrites outputs "
+            "silently. Pass --overwrite or choose another --out folder."
+        )
+
+
+def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
+    if quiet:
+        return
+    result, plan = made["assessment"], made["plan"]
+    acc = result.accounting
+    v = result.villages
+    n_in = acc["covered"] + acc["uncovered"]
+    share = acc["uncovered"] / n_in if n_in else float("nan")
+    _say(quiet, f"Villages assessed:      {len(v):,} ({int(v['blank_spot'].sum()):,} blank spots)")
+    _say(
+        quiet,
+        f"Businesses:             {acc['input']:,.0f} in; {acc['covered']:,.0f} covered, "
+        f"{acc['uncovered']:,.0f} uncovered ({share:.1%} of those in villages), "
+        f"{acc['outside_villages']:,.0f} outside every village, {acc['rejected']:,.0f} rejected",
+    )
+    sites = plan.sites
+    _say(
+        quiet,
+        f"Plan ({plan.method}):         {len(sites)} sites connect "
+        f"{plan.objective:,.0f} of {plan.total_uncovered:,.0f} uncovered businesses "
+        f"(no plan of this size can exceed {plan.upper_bound:,.0f})",
+    )
+    if plan.message:
+        _say(quiet, f"Note: {plan.message}")
+    if len(sites):
+        _say(quiet, "Top sites:")
+        for rank, sid, new, vid in zip(
+            sites["rank"][:5],
+            sites["site_id"][:5],
+            sites["new_businesses"][:5],
+            sites["village_names"][:5],
+            strict=True,
+        ):
+            _say(quiet, f"  {rank:>3}. {sid:<10} +{new:,.0f} businesses  ({vid})")
+    _say(quiet, "Files written:")
+    for kind, path in made["written"].items():
+        _say(quiet, f"  {kind:<16} {path}")
+    _say(quiet, f"Done in {elapsed_s:.1f} s.")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from blankspot import coverage
+    from blankspot.sample import load_sample
+
+    t0 = time.perf_counter()
+    steps = _Steps(
+        [
+            "load sample",
+            "assess coverage",
+            "score villages",
+            "candidate sites",
+            "rank sites",
+            "export",
+            "maps",
+        ],
+        quiet=args.quiet,
+    )
+    opts = PlanOptions(
+        out=args.out,
+        k=args.k,
+        method=args.method,
+        overwrite=args.overwrite,
+        lang=args.lang,
+        maps=not args.no_maps,
+    )
+    try:
+        with steps.step("load sample"):
+            sample = load_sample()
+            cov = coverage.from_raster(sample["signal"], threshold_dbm=opts.threshold_dbm)
+        made = run_pipeline(
+            sample["villages"], sample["businesses"], cov, opts, quiet=args.quiet, steps=steps
+        )
+    finally:
+        steps.close()
+    _say(
+        args.quiet,
+        "blankspot demo: the embedded Lampung sample (real village boundaries; "
+        "synthetic businesses and signal, see data/README.md)",
+    )
+    _summary(made, quiet=args.quiet, elapsed_s=time.perf_counter() - t0)
+    return EXIT_OK
+
+
+def _load_config(path: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"Config file {p} does not exist.")
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(f"Config file {p} is not valid TOML: {exc}") from exc
+    data = data.get("plan", data)  # accept a [plan] table or top-level keys
+    data = {k.replace("-", "_"): v for k, v in data.items()}
+    known = set(PlanOptions.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(
+            f"Config file {p} has unknown option(s) {', '.join(unknown)}; "
+            f"valid options are {', '.join(sorted(known))}."
+        )
+    if isinstance(data.get("coverage"), str):
+        data["coverage"] = [data["coverage"]]
+    return data
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from blankspot.io import read_businesses, read_villages
+
+    t0 = time.perf_counter()
+    values: dict[str, Any] = _load_config(args.config) if args.config else {}
+    for name in PlanOptions.__dataclass_fields__:
+        given = getattr(args, name, None)
+        if given is not None and given != [] and given is not False:
+            values[name] = given
+    if args.no_maps:
+        values["maps"] = False
+    opts = PlanOptions(**values)
+    if opts.k is None and opts.budget_idr is None:
+        opts.k = DEFAULT_K
+    missing = [n for n in ("villages", "businesses", "out") if not getattr(opts, n)]
+    if not opts.coverage:
+        missing.append("coverage")
+    if missing:
+        raise InputError(
+            f"blankspot plan needs {', '.join('--' + m for m in missing)} "
+            "(on the command line or in the --config TOML file). See blankspot plan --help."
+        )
+    if opts.k is not None and opts.budget_idr is not None:
+        raise InputError("Give either --k or --budget-idr, not both.")
+    steps = _Steps(
+        [
+            "read inputs",
+            "assess coverage",
+            "score villages",
+            "candidate sites",
+            "rank sites",
+            "export",
+            "maps",
+        ],
+        quiet=args.quiet,
+    )
+    try:
+        with steps.step("read inputs"):
+            villages = read_villages(opts.villages)
+            businesses = read_businesses(
+                opts.businesses,
+                lon_col=opts.lon_col,
+                lat_col=opts.lat_col,
+                id_col=opts.id_col,
+                weight_col=opts.weight_col,
+            )
+            cov = _coverage_from_paths(opts.coverage, opts)
+        made = run_pipeline(villages, businesses, cov, opts, quiet=args.quiet, steps=steps)
+    finally:
+        steps.close()
+    _summary(made, quiet=args.quiet, elapsed_s=time.perf_counter() - t0)
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blankspot",
+        description="Plan mobile connectivity for blank spots: which villages and businesses "
+        "lack signal, and where new towers should go first.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,plan}")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    common.add_argument("--verbose", "-v", action="store_true", help="log every step")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    common.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    common.add_argument(
+        "--lang", choices=["en", "id"], default=None, help="language of the officials' tables"
+    )
+    common.add_argument("--method", choices=["greedy", "exact"], default=None)
+    common.add_argument("--k", type=int, default=None, help="number of sites to choose")
+    common.add_argument("--no-maps", action="store_true", help="skip the PNG and HTML maps")
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="run the whole pipeline on the embedded Lampung sample",
+        description="Run assessment, scoring, site ranking, exports and maps on the embedded "
+        "Lampung sample.",
+        epilog="example:\n  blankspot demo --out blankspot-demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--out", default="blankspot-demo", help="output folder")
+    demo.set_defaults(func=_cmd_demo)
+
+    plan = sub.add_parser(
+        "plan",
+        parents=[common],
+        help="run the pipeline on your own data",
+        description="Assess your villages, businesses and coverage, rank tower sites and "
+        "write the exports.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument("--config", help="TOML file with the same options as keys")
+    plan.add_argument("--villages", nargs="+", help="village boundaries (files or a glob)")
+    plan.add_argument("--businesses", help="business points: CSV, Excel or vector")
+    plan.add_argument(
+        "--coverage",
+        nargs="+",
+        default=[],
+        help="coverage: signal raster (.tif), coverage polygons, or OpenCelliD CSV; "
+        "several are combined (covered where any covers)",
+    )
+    plan.add_argument("--out", help="output folder")
+    plan.add_argument("--threshold-dbm", type=float, help="covered at or above (default -110)")
+    plan.add_argument(
+        "--covered-values", type=float, nargs="+", help="class raster values that mean covered"
+    )
+    plan.add_argument("--radius-m", type=float, help="site service radius in metres (5000)")
+    plan.add_argument("--budget-idr", type=float, help="budget in rupiah (instead of --k)")
+    plan.add_argument("--sites", help="your own candidate sites (vector file)")
+    plan.add_argument("--spacing-m", type=float, help="grid spacing of proposed sites (2000)")
+    plan.add_argument("--crs", help="projected working CRS (default: UTM zone of the villages)")
+    plan.add_argument("--lon-col", help="longitude column of the businesses")
+    plan.add_argument("--lat-col", help="latitude column of the businesses")
+    plan.add_argument("--id-col", help="id column of the businesses")
+    plan.add_argument("--weight-col", help="weight column of the businesses")
+    plan.set_defaults(func=_cmd_plan)
+    return parser
+
+
+def _version() -> str:
+    from blankspot import __version__
+
+    return f"blankspot {__version__}"
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING
+    if getattr(args, "verbose", False):
+        level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.ERROR
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # demo keeps its own defaults for options that plan takes from the TOML file
+    if args.command == "demo":
+        args.method = args.method or "greedy"
+        args.k = args.k if args.k is not None else DEFAULT_K
+        args.lang = args.lang or "en"
+    _configure_logging(args)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except BlankspotError as exc:
+        if args.debug:
+            raise
+        msg = textwrap.fill(str(exc), width=100)
+        sys.stderr.write(f"blankspot {args.command}: error: {msg}\n")
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""assess(): the overlay, checked on the tiny world of tests/common.py by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+import rasterio
+import shapely
+from shapely.geometry import Point, box
+
+import blankspot
+from blankspot import coverage
+from blankspot.assessment import assess
+from tests.common import CRS_UTM, X0, Y0
+
+# Business points (metres, UTM 48S) and what they meet, counted on the raster of common.py:
+#   b0 V1 row 1 col 1  -90 dBm  covered
+#   b1 V2 row 0 col 5 -100 dBm  covered
+#   b2 V2 row 3 col 8 -120 dBm  uncovered
+#   b3 V3 row 7 col 2 -130 dBm  uncovered
+#   b4 V4 row 5 col 6 -105 dBm  covered
+#   b5 V4 row 8 col 6 -115 dBm  uncovered
+#   b6 outside every village and the raster
+#   b7 no coordinates (rejected)
+BUSINESS_XY = {
+    "b0": (X0 + 1.5, Y0 + 8.5),
+    "b1": (X0 + 5.5, Y0 + 9.5),
+    "b2": (X0 + 8.5, Y0 + 6.5),
+    "b3": (X0 + 2.5, Y0 + 2.5),
+    "b4": (X0 + 6.5, Y0 + 4.5),
+    "b5": (X0 + 6.5, Y0 + 1.5),
+    "b6": (X0 + 20, Y0 + 20),
+    "b7": None,
+}
+EXPECTED_STATUS = {
+    "b0": "covered",
+    "b1": "covered",
+    "b2": "uncovered",
+    "b3": "uncovered",
+    "b4": "covered",
+    "b5": "uncovered",
+    "b6": "outside_villages",
+    "b7": "rejected",
+}
+EXPECTED_SIGNAL = [-90, -100, -120, -130, -105, -115, np.nan, np.nan]
+V1, V2, V3, V4 = "18.01.01.2001", "18.01.01.2002", "18.01.01.2003", "18.01.01.2004"
+
+
+@pytest.fixture
+def shops() -> gpd.GeoDataFrame:
+    geoms = [Point(xy) if xy else None for xy in BUSINESS_XY.values()]
+    gdf = gpd.GeoDataFrame(
+        {"weight": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]},
+        geometry=geoms,
+        index=pd.Index(list(BUSINESS_XY), name="business_id"),
+        crs=CRS_UTM,
+    )
+    return gdf
+
+
+def test_raster_assessment_by_hand(villages, shops, signal_tif):
+    result = assess(villages, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+    assert result.accounting == {
+        "input": 8,
+        "covered": 3,
+        "uncovered": 3,
+        "outside_villages": 1,
+        "rejected": 1,
+    }
+    b = result.businesses
+    assert list(b.index) == list(BUSINESS_XY)  # input order and index kept
+    assert b["status"].to_dict() == EXPECTED_STATUS
+    assert b["covered"].tolist() == [True, True, False, False, True, False, False, False]
+    np.testing.assert_array_equal(b["signal_dbm"].to_numpy(), EXPECTED_SIGNAL)
+    assert b["village_id"].tolist()[:6] == [V1, V2, V2, V3, V4, V4]
+    assert b["village_id"].isna().tolist()[6:] == [True, True]
+    assert result.rejected.index.tolist() == ["b7"]
+    assert "missing" in result.rejected["reason"].iloc[0]
+
+    v = result.villages
+    assert list(v.index) == [V1, V2, V3, V4]
+    np.testing.assert_allclose(v["covered_area_share"], [1.0, 10 / 25, 0.0, 5 / 25], atol=1e-9)
+    np.testing.assert_allclose(v["area_km2"], [25e-6] * 4)
+    assert v["n_businesses"].tolist() == [1, 2, 1, 2]
+    assert v["n_covered"].tolist() == [1, 1, 0, 1]
+    assert v["n_uncovered"].tolist() == [0, 1, 1, 1]
+    np.testing.assert_allclose(v["uncovered_share"], [0.0, 0.5, 1.0, 0.5])
+    # weights: uncovered b2 (3) in V2, b3 (4) in V3, b5 (6) in V4
+    np.testing.assert_allclose(v["weighted_uncovered"], [0.0, 3.0, 4.0, 6.0])
+    assert v["blank_spot"].tolist() == [False, True, True, True]
+
+
+def test_blank_spot_polygons_by_hand(villages, shops, signal_tif):
+    result = assess(villages, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    spots = result.blank_spots.sort_values("village_id")
+    # V2: the right 3 columns (15 m2); V3: all of it (25 m2); V4: rows 6-9 (20 m2)
+    assert spots["village_id"].tolist() == [V2, V3, V4]
+    np.testing.assert_allclose(spots["area_km2"] * 1e6, [15.0, 25.0, 20.0], atol=1e-6)
+    assert spots["n_businesses"].tolist() == [1, 1, 1]
+    np.testing.assert_allclose(spots["weighted_businesses"], [3.0, 4.0, 6.0])
+    assert list(spots.index) == [f"{V2}-1", f"{V3}-1", f"{V4}-1"]
+    expected_v4 = box(X0 + 5, Y0, X0 + 10, Y0 + 4)
+    assert shapely.equals(spots.geometry.iloc[2].normalize(), expected_v4.normalize())
+
+
+def test_lonlat_businesses_give_the_same_answer(villages, shops, signal_tif):
+    utm = assess(villages, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    ll = assess(villages, shops.to_crs("EPSG:4326"), coverage.from_raster(signal_tif), crs=CRS_UTM)
+    pd.testing.assert_series_equal(utm.businesses["status"], ll.businesses["status"])
+    pd.testing.assert_series_equal(utm.villages["n_uncovered"], ll.villages["n_uncovered"])
+
+
+def test_signal_matches_rasterio_sample(villages, shops, signal_tif):
+    result = assess(villages, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    inside = result.businesses.iloc[:6]
+    with rasterio.open(signal_tif) as src:
+        sampled = [v[0] for v in src.sample(zip(inside.geometry.x, inside.geometry.y))]
+    np.testing.assert_array_equal(inside["signal_dbm"].to_numpy(), sampled)
+
+
+def test_polygon_coverage_share_equals_shapely_intersection(villages, shops):
+    # an operator footprint covering the left 7 m of the world: an L-shape of area shares
+    footprint = gpd.GeoDataFrame(geometry=[box(X0 - 1, Y0 - 1, X0 + 7, Y0 + 11)], crs=CRS_UTM)
+    result = assess(villages, shops, coverage.from_polygons(footprint), crs=CRS_UTM)
+    fp = footprint.geometry.iloc[0]
+    expected = shapely.area(shapely.intersection(villages.geometry.array, fp)) / 25.0
+    np.testing.assert_allclose(result.villages["covered_area_share"], expected)  # 1, .4, 1, .4
+    # b2 (x = 8.5) and b4 (x = 6.5 < 7, covered) / b5 (6.5, covered): only b2 uncovered
+    assert result.businesses["status"]["b2"] == "uncovered"
+    assert result.accounting["uncovered"] == 1
+
+
+def test_default_working_crs_is_estimated_utm(villages, shops, signal_tif, caplog):
+    caplog.set_level("INFO", logger="blankspot")
+    result = assess(villages.to_crs("EPSG:4326"), shops, coverage.from_raster(signal_tif))
+    assert result.crs.to_epsg() == 32748
+    assert "estimated" in caplog.text
+    assert result.accounting["covered"] == 3
+
+
+def test_counts_mode_by_hand(villages, signal_tif):
+    counts = pd.Series({V1: 10, V2: 20, V3: 5, V4: 10, "18.99.99.2999": 3})
+    result = assess(villages, counts, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    assert result.businesses is None
+    v = result.villages
+    # uncovered = count x (1 - covered share): 10*0, 20*0.6, 5*1, 10*0.8
+    np.testing.assert_allclose(v["n_uncovered"], [0.0, 12.0, 5.0, 8.0])
+    np.testing.assert_allclose(v["n_covered"], [10.0, 8.0, 0.0, 2.0])
+    acc = result.accounting
+    assert acc == {
+        "input": 48.0,
+        "covered": 20.0,
+        "uncovered": 25.0,
+        "outside_villages": 3.0,
+        "rejected": 0.0,
+    }
+    spots = result.blank_spots.set_index("village_id")
+    np.testing.assert_allclose(spots.loc[[V2, V3, V4], "n_businesses"], [12.0, 5.0, 8.0])
+
+
+@pytest.mark.parametrize(
+    ("counts", "match"),
+    [
+        (pd.Series({V1: "x"}), "not a number for 1 village"),
+        (pd.Series({V1: -1}), "negative"),
+        (pd.Series({V1: np.nan}), "missing"),
+        (pd.Series([1, 2], index=[V1, V1]), "more than once"),
+    ],
+)
+def test_bad_counts(villages, signal_tif, counts, match):
+    with pytest.raises(blankspot.InputError, match=match):
+        assess(villages, counts, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+def test_accounting_adds_up_for_random_points(villages, signal_tif):
+    rng = np.random.default_rng(7)
+    xy = rng.uniform([X0 - 5, Y0 - 5], [X0 + 15, Y0 + 15], size=(500, 2))
+    pts = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=CRS_UTM)
+    acc = assess(villages, pts, coverage.from_raster(signal_tif), crs=CRS_UTM).accounting
+    assert acc["covered"] + acc["uncovered"] + acc["outside_villages"] + acc["rejected"] == 500
+    inside = (xy[:, 0] >= X0) & (xy[:, 0] <= X0 + 10) & (xy[:, 1] >= Y0) & (xy[:, 1] <= Y0 + 10)
+    assert acc["outside_villages"] == int((~inside).sum())
+
+
+def test_border_point_counted_once_for_smallest_id(villages, signal_tif):
+    pts = gpd.GeoDataFrame(geometry=[Point(X0 + 5, Y0 + 7)], crs=CRS_UTM)  # V1 | V2 border
+    result = assess(villages, pts, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    assert result.businesses["village_id"].tolist() == [V1]
+    assert result.villages["n_businesses"].sum() == 1
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_swapped_lat_lon_is_detected(villages, shops, signal_tif):
+    ll = shops.iloc[:6].to_crs("EPSG:4326")
+    swapped = ll.set_geometry(shapely.points(ll.geometry.y, ll.geometry.x))
+    with pytest.raises(blankspot.InputError, match="look swapped"):
+        assess(villages, swapped, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+def test_coverage_not_overlapping_names_both_extents(villages, shops):
+    far = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs="EPSG:32748")
+    with pytest.raises(blankspot.NoOverlapError, match=r"Coverage extent: lon .*villages extent"):
+        assess(villages, shops, coverage.from_polygons(far), crs=CRS_UTM)
+
+
+def test_villages_without_crs(villages, shops, signal_tif):
+    with pytest.raises(blankspot.CRSError, match="villages has no CRS"):
+        assess(villages.set_crs(None, allow_override=True), shops, coverage.from_raster(signal_tif))
+
+
+def test_businesses_without_crs(villages, shops, signal_tif):
+    no_crs = shops.set_crs(None, allow_override=True)
+    with pytest.raises(blankspot.CRSError, match="businesses has no CRS"):
+        assess(villages, no_crs, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+def test_geographic_working_crs_is_refused(villages, shops, signal_tif):
+    with pytest.raises(blankspot.CRSError, match="geographic"):
+        assess(villages, shops, coverage.from_raster(signal_tif), crs="EPSG:4326")
+
+
+def test_duplicate_village_ids(villages, shops, signal_tif):
+    dup = villages.copy()
+    dup.index = [V1, V1, V3, V4]
+    with pytest.raises(blankspot.InputError, match=f"duplicate id.*{V1}"):
+        assess(dup, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+def test_empty_inputs(villages, shops, signal_tif):
+    cov = coverage.from_raster(signal_tif)
+    with pytest.raises(blankspot.EmptyInputError, match="villages is empty"):
+        assess(villages.iloc[:0], shops, cov, crs=CRS_UTM)
+    with pytest.raises(blankspot.EmptyInputError, match="businesses is empty"):
+        assess(villages, shops.iloc[:0], cov, crs=CRS_UTM)
+
+
+def test_unknown_option_suggests_the_right_one(villages, shops, signal_tif):
+    with pytest.raises(blankspot.UnknownOptionError, match="Did you mean 'crs'"):
+        assess(villages, shops, coverage.from_raster(signal_tif), crss=CRS_UTM)
+
+
+def test_wrong_coverage_type(villages, shops):
+    with pytest.raises(blankspot.InputError, match="coverage should be a coverage source"):
+        assess(villages, shops, 42, crs=CRS_UTM)
+
+
+def test_raster_path_shortcut(villages, shops, signal_tif):
+    result = assess(villages, shops, signal_tif, crs=CRS_UTM)
+    assert result.accounting["covered"] == 3
