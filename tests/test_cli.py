@@ -1,0 +1,210 @@
+"""The command line: demo on the sample, plan on files, bad input exits 2 without a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+import pyogrio
+import shapely
+
+from blankspot.cli import main
+from tests.common import CRS_UTM, X0, Y0
+
+DEMO_FILES = [
+    "blankspot.gpkg",
+    "priority_sites.csv",
+    "priority_sites.xlsx",
+    "map.png",
+    "map.html",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    t0 = time.perf_counter()
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    return out, time.perf_counter() - t0
+
+
+@pytest.mark.slow
+def test_demo_writes_every_output(demo_out):
+    out, elapsed = demo_out
+    names = {p.name for p in out.rglob("*") if p.is_file()}
+    for f in DEMO_FILES:
+        assert f in names, f"{f} missing from {sorted(names)}"
+    layers = {name for name, _ in pyogrio.list_layers(out / "blankspot.gpkg")}
+    assert {"villages", "businesses", "blank_spots", "sites"} <= layers
+    shp = sorted(out.rglob("*.shp"))
+    assert len(shp) == 4
+    for s in shp:
+        for ext in (".shx", ".dbf", ".prj", ".cpg"):
+            assert s.with_suffix(ext).exists()
+    table = pd.read_csv(out / "priority_sites.csv", encoding="utf-8-sig")
+    assert len(table) == 20
+    assert table["rank"].tolist() == list(range(1, 21))
+    # the demo must stay interactive: the issue asks under 60 s on 2 cores
+    assert elapsed < 120, elapsed
+
+
+@pytest.mark.slow
+def test_demo_refuses_to_overwrite(demo_out, capsys):
+    out, _ = demo_out
+    code = main(["demo", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--overwrite" in err
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def tiny_files(tmp_path, villages, signal_tif) -> dict[str, Path]:
+    vpath = tmp_path / "desa.gpkg"
+    villages.reset_index().rename(columns={"village_id": "kode", "name": "nama"}).to_file(vpath)
+    pts = gpd.GeoSeries(
+        shapely.points([[X0 + 1.5, Y0 + 8.5], [X0 + 8.5, Y0 + 6.5], [X0 + 2.5, Y0 + 2.5]]),
+        crs=CRS_UTM,
+    ).to_crs("EPSG:4326")
+    bpath = tmp_path / "umkm.csv"
+    pd.DataFrame({"id": ["u1", "u2", "u3"], "longitude": pts.x, "latitude": pts.y}).to_csv(
+        bpath, index=False
+    )
+    return {"villages": vpath, "businesses": bpath, "coverage": signal_tif, "dir": tmp_path}
+
+
+def test_plan_on_tiny_files(tiny_files, capsys):
+    out = tiny_files["dir"] / "hasil"
+    code = main(
+        [
+            "plan",
+            "--villages", str(tiny_files["villages"]),
+            "--businesses", str(tiny_files["businesses"]),
+            "--coverage", str(tiny_files["coverage"]),
+            "--crs", CRS_UTM,
+            "--radius-m", "3",
+            "--spacing-m", "1",
+            "--k", "2",
+            "--no-maps",
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "2 uncovered" in captured.out
+    assert (out / "blankspot.gpkg").exists()
+
+
+def test_plan_from_toml(tiny_files, tmp_path):
+    out = tmp_path / "from_toml"
+    cfg = tmp_path / "plan.toml"
+    cfg.write_text(
+        f'villages = "{tiny_files["villages"]}"\n'
+        f'businesses = "{tiny_files["businesses"]}"\n'
+        f'coverage = "{tiny_files["coverage"]}"\n'
+        f'out = "{out}"\ncrs = "{CRS_UTM}"\nradius_m = 3\nspacing_m = 1\nk = 1\nmaps = false\n'
+    )
+    assert main(["plan", "--config", str(cfg), "--quiet"]) == 0
+    assert (out / "priority_sites.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv_extra", "match"),
+    [
+        (["--villages", "nope.gpkg"], "nope.gpkg"),
+        (["--threshold-dbm", "5"], "threshold"),
+    ],
+)
+def test_plan_bad_input_exits_2(tiny_files, capsys, argv_extra, match):
+    args = {
+        "--villages": str(tiny_files["villages"]),
+        "--businesses": str(tiny_files["businesses"]),
+        "--coverage": str(tiny_files["coverage"]),
+        "--out": str(tiny_files["dir"] / "x"),
+    }
+    for flag, value in zip(argv_extra[::2], argv_extra[1::2], strict=True):
+        args[flag] = value
+    argv = ["plan", "--crs", CRS_UTM] + [a for kv in args.items() for a in kv]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert match in err
+    assert "Traceback" not in err
+    assert err.startswith("blankspot plan: error:")
+
+
+def test_plan_missing_required_options(capsys):
+    assert main(["plan", "--out", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "--villages" in err and "--businesses" in err and "--coverage" in err
+
+
+def test_bad_config_key(tmp_path, capsys):
+    cfg = tmp_path / "plan.toml"
+    cfg.write_text('villagez = "a.gpkg"\n')
+    assert main(["plan", "--config", str(cfg)]) == 2
+    assert "villagez" in capsys.readouterr().err
+
+
+def test_argparse_errors_exit_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["plan", "--method", "best"])
+    assert exc.value.code == 2
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "blankspot demo --out" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_clean_install_runs_demo_from_elsewhere(tmp_path):
+    """Build the wheel, install it into a fresh venv, run the demo in another folder."""
+    repo = Path(__file__).resolve().parents[1]
+    wheel_dir = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(wheel_dir), str(repo)],
+        check=True,
+    )  # fmt: skip
+    wheel = next(wheel_dir.glob("blankspot-*.whl"))
+    # the installed package must stay small (issue #4: under 20 MB)
+    assert wheel.stat().st_size < 20e6
+    with zipfile.ZipFile(wheel) as zf:
+        installed = sum(i.file_size for i in zf.infolist())
+        names = zf.namelist()
+    assert installed < 20e6, installed
+    assert any(n.startswith("blankspot/_sample/") for n in names)
+    venv = tmp_path / "venv"
+    # system site packages provide the (already installed) dependencies; the package itself
+    # comes only from the wheel
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+        check=True,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = subprocess.run(
+        [str(py), "-c", "import blankspot.sample as s; print(s.sample_dir())"],
+        cwd=elsewhere, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert str(venv) in where.stdout, where.stdout
+    done = subprocess.run(
+        [str(venv / "bin" / "blankspot"), "demo", "--out", "D", "--no-maps"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (elsewhere / "D" / "blankspot.gpkg").exists()
+    assert "Top sites" in done.stdout
