@@ -561,9 +561,11 @@ def _blank_spot_flag(v: gpd.GeoDataFrame, blank_spot_share: float) -> np.ndarray
 
 def _blank_spot_table(uncovered: gpd.GeoDataFrame, vil: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Give each uncovered polygon a stable id ``<village_id>-<n>`` (largest first)."""
-    spots = uncovered[["village_id", uncovered.geometry.name]].copy()
-    spots = spots.set_geometry(uncovered.geometry.name).rename_geometry("geometry")
-    spots["village_id"] = spots["village_id"].astype(str)
+    spots = gpd.GeoDataFrame(
+        {"village_id": uncovered["village_id"].astype(str).to_numpy()},
+        geometry=np.asarray(uncovered.geometry.array),
+        crs=vil.crs,
+    )
     geoms = spots.geometry.array
     spots["area_km2"] = shapely.area(geoms) / 1e6
     # stable numbering: by village id, then largest first, then position
