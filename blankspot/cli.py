@@ -216,7 +216,12 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
             sites["village_names"][:5],
             strict=True,
         ):
-            _say(quiet, f"  {rank:>3}. {sid:<10} +{new:,.0f} businesses  ({vid})")
+            names = str(vid).split(";")
+            more = f" (+{len(names) - 3} more)" if len(names) > 3 else ""
+            _say(
+                quiet,
+                f"  {rank:>3}. {sid:<10} +{new:,.0f} businesses  ({'; '.join(names[:3])}{more})",
+            )
     _say(quiet, "Files written:")
     for kind, path in made["written"].items():
         _say(quiet, f"  {kind:<16} {path}")

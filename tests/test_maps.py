@@ -44,6 +44,20 @@ def test_png_has_the_expected_size(tmp_path):
     assert plt.get_fignums() == []
 
 
+def test_written_maps_have_normal_file_permissions(tmp_path):
+    # the atomic write goes through mkstemp (mode 0600): the result must follow the umask
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        plot_plan(make_plan(), path=tmp_path / "map.png", dpi=20)
+        explore_plan(make_plan(), path=tmp_path / "map.html")
+    finally:
+        os.umask(umask)
+    for name in ("map.png", "map.html"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+
+
 def test_legend_scale_bar_north_arrow_and_ranks():
     fig = plot_plan(make_plan())
     ax = fig.axes[0]
