@@ -14,12 +14,14 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS, Transformer
 
+from blankspot import coverage as cov
 from blankspot._errors import (
     EmptyInputError,
     InputError,
     NoOverlapError,
 )
 from blankspot._validate import check_options, require_crs, working_crs
+from blankspot.io import read_businesses
 
 __all__ = ["Assessment", "assess"]
 
@@ -226,8 +228,6 @@ def _check_villages(villages: Any) -> gpd.GeoDataFrame:
 
 
 def _as_coverage(coverage: Any) -> Any:
-    from blankspot import coverage as cov
-
     if hasattr(coverage, "village_cover") and hasattr(coverage, "points"):
         return coverage
     if isinstance(coverage, str | Path):
@@ -264,8 +264,6 @@ def _check_overlap(source: Any, vil: gpd.GeoDataFrame, wcrs: CRS) -> None:
 
 
 def _as_business_points(businesses: Any) -> gpd.GeoDataFrame:
-    from blankspot.io import read_businesses
-
     if isinstance(businesses, gpd.GeoDataFrame):
         if len(businesses) == 0:
             raise EmptyInputError("businesses is empty: there is nothing to assess.")
