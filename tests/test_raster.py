@@ -1,0 +1,315 @@
+"""Kernels of blankspot._raster, checked against rasterio.sample, exactextract and shapely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from affine import Affine
+from exactextract import exact_extract
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import geopandas as gpd
+import rasterio
+import shapely
+
+from blankspot import _raster
+
+CRS = "EPSG:32748"
+
+
+def write_tif(
+    path: Path,
+    arr: np.ndarray,
+    transform: Affine,
+    *,
+    crs: str | None = CRS,
+    nodata: float | None = None,
+    block: int | None = None,
+) -> Path:
+    kw = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=arr.shape[1],
+        height=arr.shape[0],
+        count=1,
+        dtype=arr.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        **kw,
+    ) as dst:
+        dst.write(arr, 1)
+    return path
+
+
+def grid_of(path: Path) -> _raster.Grid:
+    with rasterio.open(path) as ds:
+        return _raster.grid_from_dataset(ds, str(path), 1)
+
+
+def ge(thr: float):
+    return lambda v: v >= thr
+
+
+def voronoi_villages(rng: np.random.Generator, bounds: tuple, n: int) -> np.ndarray:
+    """Voronoi cells clipped to `bounds`, one with a hole and one made a multipolygon."""
+    xmin, ymin, xmax, ymax = bounds
+    pts = rng.uniform([xmin, ymin], [xmax, ymax], (n, 2))
+    frame = shapely.box(*bounds)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame))
+    cells = shapely.intersection(cells, frame)
+    cells[0] = cells[0].difference(shapely.point_on_surface(cells[0]).buffer(23.0))
+    cells[1] = shapely.union(cells[1], shapely.box(xmin, ymin, xmin + 7, ymin + 7))
+    return cells
+
+
+# --- points -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def odd_raster(tmp_path: Path) -> Path:
+    """30 m pixels on an origin that is not a multiple of 30, with nodata pixels."""
+    rng = np.random.default_rng(1)
+    arr = rng.uniform(-140, -60, (40, 50)).astype("float32")
+    arr[5:8, 10:14] = -9999.0
+    t = Affine(30.0, 0.0, 499_985.3, 0.0, -30.0, 9_400_020.7)
+    return write_tif(tmp_path / "odd.tif", arr, t, nodata=-9999.0, block=16)
+
+
+def edge_points(transform: Affine, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points exactly on pixel corners/edges, pixel centres, outside, and NaN."""
+    cols = np.arange(-1, width + 2)
+    rows = np.arange(-1, height + 2)
+    cc, rr = np.meshgrid(cols, rows)
+    x, y = transform @ (cc.ravel().astype(float), rr.ravel().astype(float))  # corners
+    xc, yc = transform @ (cc.ravel() + 0.5, rr.ravel() + 0.5)  # centres
+    xe, ye = transform @ (cc.ravel() + 0.5, rr.ravel().astype(float))  # horizontal edges
+    xs = np.concatenate([x, xc, xe, [np.nan, 1e300]])
+    ys = np.concatenate([y, yc, ye, [9_400_000.0, np.nan]])
+    return xs, ys
+
+
+@pytest.mark.parametrize("force_strips", [False, True])
+def test_sample_matches_rasterio_sample(odd_raster, monkeypatch, force_strips):
+    if force_strips:  # exercise the grouped, strip-by-strip reading path
+        monkeypatch.setattr(_raster, "SMALL_RASTER_PIXELS", 0)
+        monkeypatch.setattr(_raster, "STRIP_PIXELS", 200)
+    grid = grid_of(odd_raster)
+    rng = np.random.default_rng(2)
+    x_rand = rng.uniform(499_900, 501_600, 3000)
+    y_rand = rng.uniform(9_398_700, 9_400_100, 3000)
+    xe, ye = edge_points(grid.transform, grid.width, grid.height)
+    x = np.concatenate([x_rand, xe])
+    y = np.concatenate([y_rand, ye])
+    covered, values = _raster.sample(grid, x, y, ge(-100.0))
+    finite = np.isfinite(x) & np.isfinite(y)
+    with rasterio.open(odd_raster) as ds:
+        ref = np.ma.concatenate(
+            list(ds.sample(zip(x[finite], y[finite], strict=True), indexes=1, masked=True))
+        )
+    ours = values[finite]
+    # masked in rasterio (outside the raster or nodata) <=> NaN for us
+    np.testing.assert_array_equal(np.isnan(ours), np.ma.getmaskarray(ref))
+    ok = ~np.ma.getmaskarray(ref)
+    np.testing.assert_array_equal(ours[ok], ref.data[ok].astype("float64"))
+    np.testing.assert_array_equal(covered[finite], np.where(ok, ref.data >= -100, False))
+    assert not covered[~finite].any() and np.isnan(values[~finite]).all()
+
+
+def test_pixel_index_edges_follow_floor():
+    t = Affine(1, 0, 10, 0, -1, 20)  # 1 m pixels, top-left (10, 20), 5 x 5
+    # on the edge x = 11 -> column 1 (the pixel to the right); y = 19 -> row 1 (below)
+    rows, cols, inside = _raster.pixel_index(
+        t, np.array([11.0, 10.0, 15.0, 9.999, 12.5]), np.array([19.0, 20.0, 15.0, 19.5, 15.0]), 5, 5
+    )
+    np.testing.assert_array_equal(inside, [True, True, False, False, False])
+    np.testing.assert_array_equal(rows[:2], [1, 0])
+    np.testing.assert_array_equal(cols[:2], [1, 0])
+
+
+def test_sample_outside_and_empty(odd_raster):
+    grid = grid_of(odd_raster)
+    cov, val = _raster.sample(grid, np.array([0.0]), np.array([0.0]), ge(-200))
+    assert not cov[0] and np.isnan(val[0])
+    cov, val = _raster.sample(grid, np.zeros(0), np.zeros(0), ge(-200))
+    assert cov.shape == (0,) and val.shape == (0,)
+
+
+# --- zonal: exact covered area --------------------------------------------------------------
+
+
+@pytest.fixture
+def noise01(tmp_path: Path) -> Path:
+    """A 0/1 raster (float32), 10 m pixels, 64 px tiles, no nodata."""
+    rng = np.random.default_rng(3)
+    arr = (rng.random((90, 120)) > 0.45).astype("float32")
+    return write_tif(
+        tmp_path / "noise.tif", arr, Affine(10, 0, 500_000, 0, -10, 9_400_000), block=32
+    )
+
+
+@pytest.mark.parametrize("strip_pixels", [16_000_000, 500])
+def test_zonal_matches_exactextract(noise01, monkeypatch, strip_pixels):
+    monkeypatch.setattr(_raster, "STRIP_PIXELS", strip_pixels)  # one strip vs many
+    grid = grid_of(noise01)
+    geoms = voronoi_villages(
+        np.random.default_rng(4), (500_003.0, 9_399_104.0, 501_196.0, 9_399_997.0), 25
+    )
+    res = _raster.zonal(grid, geoms, ge(0.5))
+    ee = exact_extract(
+        str(noise01), gpd.GeoDataFrame(geometry=geoms, crs=CRS), "mean", output="pandas"
+    )["mean"].to_numpy()
+    share = res.covered_px / res.total_px
+    # both are exact coverage fractions: agreement to float precision, far inside 0.5 pp
+    np.testing.assert_allclose(share, ee, atol=1e-9)
+    np.testing.assert_allclose(res.total_px, shapely.area(geoms) / 100.0)
+
+
+def test_zonal_half_pixels_by_hand(tmp_path):
+    # columns: 0 covered, 1 uncovered, 2 covered, 3 uncovered; 1 m pixels, 4 x 4
+    arr = np.tile(np.array([1, 0, 1, 0], dtype="float32"), (4, 1))
+    path = write_tif(tmp_path / "cols.tif", arr, Affine(1, 0, 0, 0, -1, 4))
+    village = shapely.box(0.5, 1.0, 2.5, 3.0)  # half of col 0, all of col 1, half of col 2
+    res = _raster.zonal(grid_of(path), np.array([village]), ge(0.5))
+    # covered: 0.5 x 2 (col 0) + 0.5 x 2 (col 2) = 2 of 4 m2
+    assert res.covered_px[0] == pytest.approx(2.0)
+    assert res.total_px[0] == pytest.approx(4.0)
+
+
+def test_zonal_triangle_by_hand(tmp_path):
+    arr = np.array([[1, 1], [1, 0]], dtype="float32")  # bottom-right pixel uncovered
+    path = write_tif(tmp_path / "tri.tif", arr, Affine(1, 0, 0, 0, -1, 2))
+    tri = shapely.Polygon([(0, 0), (2, 0), (0, 2)])  # area 2, below the anti-diagonal
+    res = _raster.zonal(grid_of(path), np.array([tri]), ge(0.5))
+    # bottom-right pixel [1,2]x[0,1] is cut by x + y = 2 into a triangle of 0.5 inside
+    assert res.covered_px[0] == pytest.approx(2.0 - 0.5)
+
+
+def test_zonal_south_up_and_rotation_same_as_north_up(tmp_path):
+    rng = np.random.default_rng(5)
+    arr = (rng.random((12, 15)) > 0.5).astype("float32")
+    north = write_tif(tmp_path / "n.tif", arr, Affine(2, 0, 100, 0, -2, 124))
+    # same pixels stored bottom row first, with a south-up transform
+    south = write_tif(tmp_path / "s.tif", arr[::-1].copy(), Affine(2, 0, 100, 0, 2, 100))
+    geoms = voronoi_villages(rng, (101.0, 101.0, 129.0, 123.0), 6)
+    a = _raster.zonal(grid_of(north), geoms, ge(0.5))
+    b = _raster.zonal(grid_of(south), geoms, ge(0.5))
+    np.testing.assert_allclose(b.covered_px, a.covered_px, atol=1e-9)
+    # rotating raster and villages together by 90 degrees must not change anything
+    rot = Affine.rotation(90, pivot=(0, 0))
+    turned = write_tif(tmp_path / "r.tif", arr, rot @ Affine(2, 0, 100, 0, -2, 124))
+    turned_geoms = shapely.transform(geoms, lambda c: np.column_stack([-c[:, 1], c[:, 0]]))
+    c = _raster.zonal(grid_of(turned), turned_geoms, ge(0.5))
+    np.testing.assert_allclose(c.covered_px, a.covered_px, atol=1e-9)
+
+
+def brute_force_covered(arr: np.ndarray, transform: Affine, geom) -> float:
+    """Sum over covered pixels of area(pixel box ∩ polygon), with shapely."""
+    rr, cc = np.nonzero(arr > 0.5)
+    x0, y0 = transform @ (cc, rr)
+    x1, y1 = transform @ (cc + 1, rr + 1)
+    boxes = shapely.box(
+        np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)
+    )
+    return float(shapely.area(shapely.intersection(boxes, geom)).sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    pts=st.lists(st.tuples(st.floats(-1.5, 7.5), st.floats(-1.5, 7.5)), min_size=3, max_size=9),
+)
+def test_zonal_equals_brute_force(tmp_path_factory, seed, pts):
+    poly = shapely.convex_hull(shapely.multipoints(pts))
+    if poly.geom_type != "Polygon" or poly.area < 1e-6:
+        return
+    rng = np.random.default_rng(seed)
+    arr = (rng.random((6, 6)) > 0.5).astype("float32")
+    t = Affine(1, 0, 0, 0, -1, 6)
+    path = write_tif(tmp_path_factory.mktemp("h") / "h.tif", arr, t)
+    res = _raster.zonal(grid_of(path), np.array([poly]), ge(0.5))
+    assert res.covered_px[0] == pytest.approx(brute_force_covered(arr, t, poly), abs=1e-9)
+
+
+def test_zonal_nodata_and_mask_never_covered(tmp_path):
+    t = Affine(1, 0, 0, 0, -1, 2)
+    arr = np.full((2, 2), -80.0, dtype="float32")
+    arr[0, 0] = -50.0  # the nodata value: would be "covered" if read as signal
+    nod = write_tif(tmp_path / "nod.tif", arr, t, nodata=-50.0)
+    whole = np.array([shapely.box(0, 0, 2, 2)])
+    assert _raster.zonal(grid_of(nod), whole, ge(-110)).covered_px[0] == pytest.approx(3.0)
+    # an internal mask band instead of a nodata value
+    path = tmp_path / "mask.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=2,
+        height=2,
+        count=1,
+        dtype="float32",
+        crs=CRS,
+        transform=t,
+    ) as dst:
+        dst.write(np.full((2, 2), -80.0, dtype="float32"), 1)
+        dst.write_mask(np.array([[0, 255], [0, 255]], dtype="uint8"))
+    g = grid_of(path)
+    assert g.mask_kind == "mask"
+    assert _raster.zonal(g, whole, ge(-110)).covered_px[0] == pytest.approx(2.0)
+    cov, val = _raster.sample(g, np.array([0.5, 1.5]), np.array([1.5, 1.5]), ge(-110))
+    np.testing.assert_array_equal(cov, [False, True])
+    assert np.isnan(val[0]) and val[1] == -80.0
+
+
+def test_zonal_outside_and_missing_geometries(noise01):
+    grid = grid_of(noise01)
+    far = shapely.box(0, 0, 10, 10)
+    res = _raster.zonal(grid, np.array([far, None], dtype=object), ge(0.5), pieces="uncovered")
+    np.testing.assert_array_equal(res.covered_px, [0.0, 0.0])
+    assert res.total_px[1] == 0.0 and res.pieces.size == 0
+
+
+# --- pieces -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["covered", "uncovered"])
+def test_zonal_pieces_equal_shapely_overlay(noise01, which):
+    grid = grid_of(noise01)
+    with rasterio.open(noise01) as ds:
+        arr = ds.read(1)
+    geoms = voronoi_villages(
+        np.random.default_rng(6), (500_020.0, 9_399_200.0, 500_900.0, 9_399_950.0), 8
+    )
+    res = _raster.zonal(grid, geoms, ge(0.5), pieces=which)
+    got = np.bincount(res.piece_index, weights=shapely.area(res.pieces), minlength=geoms.size)
+    mask = arr if which == "covered" else 1.0 - arr
+    expected = [brute_force_covered(mask, grid.transform, g) for g in geoms]
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    # every piece lies inside its village
+    assert shapely.covered_by(shapely.buffer(res.pieces, -1e-6), geoms[res.piece_index]).all()
+
+
+def test_union_by_group_equals_dissolve():
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 100, (300, 2))
+    geoms = shapely.buffer(shapely.points(xy), 6.0)
+    group = rng.integers(0, 40, 300)
+    group[group == 3] = 4  # group 3 empty -> None
+    got = _raster.union_by_group(geoms, group, 41)
+    ref = gpd.GeoDataFrame({"g": group}, geometry=geoms).dissolve("g").geometry
+    assert got[3] is None and got[40] is None
+    np.testing.assert_allclose(shapely.area(got[ref.index.to_numpy()]), ref.area.to_numpy())
+
+
+def test_footprint(noise01):
+    assert _raster.footprint(grid_of(noise01)).bounds == (
+        500_000.0,
+        9_399_100.0,
+        501_200.0,
+        9_400_000.0,
+    )
