@@ -426,7 +426,13 @@ def _version() -> str:
     return f"blankspot {__version__}"
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+@contextmanager
+def _cli_logging(args: argparse.Namespace) -> Iterator[None]:
+    """Send blankspot's log records to stderr while the command runs, then restore the logger.
+
+    Restoring matters when ``main`` is called in-process (tests, notebooks): the library's
+    logger must go back to propagating to the root logger.
+    """
     level = logging.WARNING
     if getattr(args, "verbose", False):
         level = logging.INFO
@@ -434,9 +440,16 @@ def _configure_logging(args: argparse.Namespace) -> None:
         level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    log.handlers[:] = [handler]
+    saved = (log.level, log.propagate)
+    log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -448,10 +461,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.method = args.method or "greedy"
         args.k = args.k if args.k is not None else DEFAULT_K
         args.lang = args.lang or "en"
-    _configure_logging(args)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
-        return handler(args)
+        with _cli_logging(args):
+            return handler(args)
     except BlankspotError as exc:
         if args.debug:
             raise

@@ -13,6 +13,7 @@ so every count below is known without running blankspot's own overlay or ranking
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import math
 import os
@@ -31,12 +32,14 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, box
 
-import blankspot.export as export_mod
 from blankspot._errors import CRSError, InputError, InputFileError, UnknownOptionError
 from blankspot.assessment import Assessment
 from blankspot.export import _shapefile_field_names, export
 from blankspot.prioritise import Plan
 from tests.common import CRS_UTM, EXPECTED_SHARE_AT_MINUS_110, VILLAGE_BOXES, X0, Y0
+
+# `blankspot.export` is also the name of the top-level function, so fetch the module itself
+export_mod = importlib.import_module("blankspot.export")
 
 VILLAGE_NAMES = ["Sukamaju Ñ Ü Ā", "Way Halim", "Tanjung Karang 村", "Désa Ēmpat"]
 VIDS = list(VILLAGE_BOXES)
