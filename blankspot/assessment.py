@@ -287,9 +287,27 @@ def _as_business_points(businesses: Any) -> gpd.GeoDataFrame:
     )
 
 
+def _points_in_polygons(
+    points: np.ndarray, polygons: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point position, polygon position) where the point intersects the polygon.
+
+    A bounding-box query followed by ``intersects_xy`` on prepared polygons: about twice as
+    fast as ``sindex.query(predicate="intersects")``, which builds a prepared geometry per
+    candidate pair instead of once per polygon.
+    """
+    pi, gi = polygons.sindex.query(points)
+    if len(pi) == 0:
+        return pi, gi
+    geoms = np.asarray(polygons.geometry.array)
+    shapely.prepare(geoms)
+    hit = shapely.intersects_xy(geoms[gi], shapely.get_x(points)[pi], shapely.get_y(points)[pi])
+    return pi[hit], gi[hit]
+
+
 def _first_village(points: np.ndarray, vil: gpd.GeoDataFrame) -> np.ndarray:
     """Position of the village containing each point, -1 when none (border: smallest id)."""
-    pi, vi = vil.sindex.query(points, predicate="intersects")
+    pi, vi = _points_in_polygons(points, vil)
     out = np.full(len(points), -1, dtype="int64")
     if len(pi):
         # rank villages by id so that a border point goes to the smallest id, deterministically
@@ -409,7 +427,9 @@ def _assess_points(
     spot_w = np.zeros(len(spots), dtype="float64")
     if len(spots) and unc.any():
         upts = out_b.geometry.array[unc]
-        pi, si = spots.sindex.query(upts, predicate="intersects")
+        pi, si = _points_in_polygons(upts, spots)
+        order = np.lexsort((si, pi))
+        pi, si = pi[order], si[order]
         first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
         pi, si = pi[first], si[first]
         spot_n = np.bincount(si, minlength=len(spots))
