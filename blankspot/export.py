@@ -74,6 +74,9 @@ _PLAN_ATTRS = (
 #: Fixed short names for blankspot's own long column names (the shapefile mapping's first step).
 SHP_ABBREVIATIONS = {
     "business_id": "bus_id",
+    "blank_spot_area_km2": "bs_area_km",
+    "kecamatan_code": "kec_code",
+    "kabupaten_code": "kab_code",
     "blank_spot_id": "spot_id",
     "covered_area_share": "cov_area",
     "n_businesses": "n_bus",
@@ -93,7 +96,6 @@ SHP_ABBREVIATIONS = {
     "village_names": "vil_names",
     "cost_per_new_business": "cost_per_b",
     "backhaul_to": "bhaul_to",
-    "backhaul_m": "bhaul_m",
 }
 
 # Officials' tables: stable English code names -> Bahasa Indonesia headers.
@@ -322,11 +324,14 @@ def export(
       Field names are cut to 10 characters by a fixed, collision-free mapping, written
       beside each layer as ``shp/<layer>_fields.csv`` (``full_name,short_name``):
 
-      1. blankspot's own long names use fixed abbreviations (``SHP_ABBREVIATIONS``:
-         ``cumulative_businesses`` -> ``cum_bus``, ``village_names`` -> ``vil_names``, ...);
-      2. any other name is folded to ASCII (accents dropped, other characters -> ``_``)
+      1. a name that is already a valid field name (at most 10 ASCII letters, digits or
+         ``_``) keeps it, so ``blank_spot`` stays ``blank_spot`` whatever else is there;
+      2. blankspot's own long names use fixed abbreviations (``SHP_ABBREVIATIONS``:
+         ``cumulative_businesses`` -> ``cum_bus``, ``blank_spot_area_km2`` ->
+         ``bs_area_km``, ``kecamatan_code`` -> ``kec_code``, ...);
+      3. any other name is folded to ASCII (accents dropped, other characters -> ``_``)
          and cut to 10 characters;
-      3. taking the columns in order, a name already used (ignoring case, as dBASE does)
+      4. taking the columns in order, a name already used (ignoring case, as dBASE does)
          becomes its first 8 characters plus a 2-digit counter (``population_male`` after
          ``population_total`` -> ``populati01``), the first counter not yet used.
 
@@ -561,9 +566,18 @@ def _shapefile_field_names(columns: Iterable[str]) -> dict[str, str]:
 
     See :func:`export` (Notes) for the rules; the result depends only on ``columns``.
     """
-    used: set[str] = set()
+    columns = list(columns)
     mapping: dict[str, str] = {}
+    used: set[str] = set()
+    # names that already fit are kept first, so a truncated long name can never take them
     for col in columns:
+        name = str(col)
+        if re.fullmatch(r"[A-Za-z0-9_]{1,10}", name) and name.lower() not in used:
+            mapping[col] = name
+            used.add(name.lower())
+    for col in columns:
+        if col in mapping:
+            continue
         base = SHP_ABBREVIATIONS.get(col) or _ascii_field(col)
         short = base[:_DBF_MAX_NAME]
         k = 0
@@ -573,7 +587,7 @@ def _shapefile_field_names(columns: Iterable[str]) -> dict[str, str]:
             short = base[: _DBF_MAX_NAME - len(suffix)] + suffix
         used.add(short.lower())
         mapping[col] = short
-    return mapping
+    return {col: mapping[col] for col in columns}
 
 
 def _shapefile_frame(gdf: gpd.GeoDataFrame, *, name: str) -> tuple[gpd.GeoDataFrame, dict]:

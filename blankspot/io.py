@@ -721,6 +721,11 @@ def _coordinate_reasons(
     xr, _ = axis_reasons(name=xname, v=xv, miss=xmiss, bad=xbad, text=xtext, limit=180.0)
     yr, yout = axis_reasons(name=yname, v=yv, miss=ymiss, bad=ybad, text=ytext, limit=90.0)
     if geographic:
+        # (0, 0) is what many tools write for "no location": a point in the Gulf of Guinea
+        null_island = (xv == 0) & (yv == 0) & pd.isna(xr) & pd.isna(yr)
+        if null_island.any():
+            xr[null_island] = "coordinates are (0, 0), a placeholder for a missing location"
+            counts["coordinates are (0, 0)"] = int(null_island.sum())
         with np.errstate(invalid="ignore"):
             swapped = yout & (np.abs(yv) <= 180) & (np.abs(xv) <= 90)
         if swapped.any():
@@ -1147,14 +1152,19 @@ def read_businesses(
             own[acol].reset_index(drop=True),
             geographic=geographic,
         )
-        finite_y = y[np.isfinite(y)]
-        if geographic and len(finite_y) and bool(np.all(np.abs(finite_y) > 90)):
-            log.warning(
-                "Every latitude in column %r is outside [-90, 90]: are %r and %r swapped? "
-                "Pass lon_col=/lat_col= explicitly.",
-                acol,
-                lcol,
-                acol,
+        n_swapped = int(
+            pd.Series(reason, dtype=object)
+            .str.contains("look swapped", regex=False, na=False)
+            .sum()
+        )
+        if n_swapped > 0.5 * len(reason):
+            # most rows would be rejected: that is a wrong column choice, not bad rows
+            raise InputError(
+                f"{origin}: {n_swapped} of {len(reason)} rows have a latitude outside [-90, 90] "
+                f"in column {acol!r} while column {lcol!r} holds values that fit a latitude: "
+                "longitude and latitude look swapped. Pass "
+                f"lon_col={acol!r}, lat_col={lcol!r} (on the command line "
+                f"--lon-col {acol} --lat-col {lcol}) if that is what the columns hold."
             )
 
     index, _ = _business_index(own, id_col, origin)

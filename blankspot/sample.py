@@ -147,7 +147,7 @@ def load_sample(*, weight_col: str | None = None) -> dict[str, Any]:
         ``"villages"``: :func:`~blankspot.io.read_villages` of the 2,640 real villages
         (EPSG:4326, index = Kemendagri code); ``"businesses"``:
         :func:`~blankspot.io.read_businesses` of the 192,234 synthetic UMKM (the last 25 rows
-        are broken on purpose: 19 are rejected, 6 lie outside every village);
+        are broken on purpose: 22 are rejected, 3 lie outside every village);
         ``"towers"``: :func:`~blankspot.io.read_towers` of the synthetic towers; ``"signal"``:
         the path of the synthetic RSRP raster (open it with
         :func:`blankspot.coverage.from_raster`).

@@ -309,7 +309,7 @@ SITES_SHORT = {
     "cost_idr": "cost_idr",
     "cost_per_new_business": "cost_per_b",
     "backhaul_to": "bhaul_to",
-    "backhaul_m": "bhaul_m",
+    "backhaul_m": "backhaul_m",  # fits in 10 characters: kept
 }
 BUSINESSES_SHORT = {
     "business_id": "bus_id",
@@ -382,6 +382,18 @@ def test_field_names_rules_by_hand():
         "kabupaten": "kabupate01",  # dBase names ignore case
         "村": "field",  # nothing left after folding to ASCII
         "日本": "field01",
+    }
+
+
+def test_field_names_that_fit_are_never_taken_by_a_cut_long_name():
+    # blank_spot_area_km2 comes first but must not become "blank_spot", the real flag's name
+    cols = ["blank_spot_area_km2", "kecamatan_code", "blank_spot", "kecamatan_", "score_12345x"]
+    assert _shapefile_field_names(cols) == {
+        "blank_spot_area_km2": "bs_area_km",  # fixed abbreviation
+        "kecamatan_code": "kec_code",
+        "blank_spot": "blank_spot",  # fits: kept
+        "kecamatan_": "kecamatan_",  # fits: kept
+        "score_12345x": "score_1234",  # 12 characters: cut to 10
     }
 
 

@@ -494,17 +494,38 @@ def test_businesses_semicolon_decimal_comma_lintang_bujur(tmp_path: Path) -> Non
     assert b["nama"].tolist() == ["Warung Bu Sri", "Toko Maju"]
 
 
-def test_businesses_text_buffer_and_swap_hint(caplog) -> None:
+def test_businesses_swapped_columns_are_an_error() -> None:
     import io
 
-    # every latitude is beyond 90 while longitudes would be fine latitudes: columns swapped
+    # every latitude is beyond 90 while longitudes would be fine latitudes: columns swapped;
+    # rejecting every row would be a useless "success", so this is an error with the fix
     buf = io.StringIO("lat,lon\n105.2,-5.4\n105.3,-5.5\n")
-    with caplog.at_level(logging.WARNING, logger="blankspot"):
-        b = read_businesses(buf)
-    assert "are 'lon' and 'lat' swapped?" in caplog.text
-    assert b["rejected_reason"].notna().all()
+    with pytest.raises(InputError, match=r"look swapped\. Pass lon_col='lat', lat_col='lon'"):
+        read_businesses(buf)
     fixed = read_businesses(io.StringIO("lat,lon\n105.2,-5.4\n"), lon_col="lat", lat_col="lon")
     assert fixed.geometry.iloc[0].equals(Point(105.2, -5.4))
+
+
+def test_businesses_a_few_swapped_rows_are_rejected_with_a_hint() -> None:
+    import io
+
+    # 1 of 3 rows swapped: a row problem, not a column problem
+    buf = io.StringIO("lat,lon\n-5.4,105.2\n105.3,-5.5\n-5.6,105.4\n")
+    b = read_businesses(buf)
+    assert b["rejected_reason"].tolist()[0] is None
+    assert "look swapped" in b["rejected_reason"].iloc[1]
+
+
+def test_businesses_null_island_is_rejected() -> None:
+    import io
+
+    buf = io.StringIO("lat,lon\n0,0\n-5.4,105.2\n0,105.3\n")
+    b = read_businesses(buf)
+    assert b["rejected_reason"].iloc[0] == (
+        "coordinates are (0, 0), a placeholder for a missing location"
+    )
+    # only the exact pair (0, 0) is a placeholder; latitude 0 alone is a real place
+    assert b["rejected_reason"].iloc[1:].isna().all()
 
 
 def test_businesses_tab_txt_gzip_latin1(tmp_path: Path) -> None:
