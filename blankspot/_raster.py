@@ -9,6 +9,11 @@ than RAM, and none of them ever warping the raster:
   coverage-weighted pixel fraction that exactextract computes, plus (optionally) the polygon
   pieces of covered or uncovered pixels clipped to each polygon.
 * :func:`footprint`: the raster extent as a polygon.
+* :func:`zonal_union`: :func:`zonal` on the grid of one raster for a *union* of sources:
+  covered pixels of the raster OR pixels whose centre lies in covered polygons (burnt with
+  :func:`rasterio.features.rasterize`, per strip) OR pixels whose centre other rasters cover
+  (point-sampled, never warped). :func:`zonal_mask` is the kernel under both: Green's
+  theorem over any covered mask delivered strip by strip.
 
 The zonal area uses Green's theorem on the pixel grid instead of rasterising. In pixel space
 (``u`` = column, ``v`` = row, both real), every polygon edge is cut where it crosses a grid
@@ -30,8 +35,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from affine import Affine
@@ -39,19 +44,25 @@ from affine import Affine
 import rasterio
 import shapely
 from rasterio.enums import MaskFlags
-from rasterio.features import shapes
+from rasterio.features import rasterize, shapes
 from rasterio.transform import rowcol
 from rasterio.windows import Window
 
 __all__ = [
     "Grid",
     "ZonalResult",
+    "burn",
+    "extend_grid",
     "footprint",
     "grid_from_dataset",
     "pixel_index",
+    "read_covered",
     "sample",
+    "sample_centres",
     "union_by_group",
     "zonal",
+    "zonal_mask",
+    "zonal_union",
 ]
 
 log = logging.getLogger("blankspot")
@@ -60,13 +71,19 @@ log = logging.getLogger("blankspot")
 SMALL_RASTER_PIXELS = 16_000_000
 #: Target number of pixels per strip read (float32: 64 MB).
 STRIP_PIXELS = 16_000_000
+#: Pixel centres transformed and sampled per chunk in :func:`sample_centres` (general path).
+SAMPLE_CHUNK_PIXELS = 1_000_000
 #: Edge pieces generated per batch in :func:`zonal` (bounds the temporary arrays).
 PIECES_PER_BATCH = 1_000_000
 #: GDAL block cache (MB) while streaming: every block is read once, so GDAL's default
 #: (5 % of RAM) would only grow the process by that much without saving any read.
+#: rasterio passes an integer GDAL_CACHEMAX to GDALSetCacheMax64, in *bytes*: hence the
+#: ``* 2**20`` at each use (a 64-byte cache made rasterize process one row at a time).
 GDAL_CACHE_MB = 64
 
 Classifier = Callable[[np.ndarray], np.ndarray]
+#: ``(rows, cols) -> bool mask`` of a half-open window of a grid (see :func:`zonal_mask`).
+WindowMask = Callable[[tuple[int, int], tuple[int, int]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -207,7 +224,7 @@ def sample(
             (g, int(strip[g[0]]) * sh, min(grid.height, (int(strip[g[0]]) + 1) * sh))
             for g in np.split(order, bounds)
         ]
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), open_raster(grid) as ds:
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20), open_raster(grid) as ds:
         for members, a, b in groups:  # one window, or one per strip holding points
             rr = r if members is None else r[members]
             cc = c if members is None else c[members]
@@ -238,6 +255,194 @@ def footprint(grid: Grid) -> shapely.Polygon:
     return shapely.Polygon(
         np.column_stack([t.a * cols + t.b * rows + t.c, t.d * cols + t.e * rows + t.f])
     )
+
+
+# --------------------------------------------------------------------------------------
+# one grid for several sources (coverage.union with a raster among the sources)
+# --------------------------------------------------------------------------------------
+
+
+def extend_grid(grid: Grid, geoms: np.ndarray) -> tuple[Grid, int, int]:
+    """Grow the grid's pixel lattice until it holds ``geoms`` (raster CRS).
+
+    Returns ``(grown, top, left)``: pixel ``(r, c)`` of ``grown`` is pixel
+    ``(r - top, c - left)`` of ``grid``, and every vertex of ``geoms`` lies inside ``grown``.
+    Rows and columns are added on the top and left in whole blocks, so the strips of
+    :func:`zonal_mask` stay aligned with the file's blocks. ``grid`` is returned as is
+    when it already holds the polygons.
+    """
+    b = shapely.bounds(np.asarray(geoms, dtype=object)).reshape(-1, 4)
+    ok = np.isfinite(b).all(axis=1)
+    if not ok.any():
+        return grid, 0, 0
+    xmin, ymin = b[ok, 0].min(), b[ok, 1].min()
+    xmax, ymax = b[ok, 2].max(), b[ok, 3].max()
+    inv = ~grid.transform
+    # the bounding box's corners bound the pixel coordinates, rotated grids included
+    cx = np.array([xmin, xmax, xmax, xmin])
+    cy = np.array([ymin, ymin, ymax, ymax])
+    u = inv.a * cx + inv.b * cy + inv.c
+    v = inv.d * cx + inv.e * cy + inv.f
+    bw, bh = max(grid.block_width, 1), max(grid.block_height, 1)
+    left = bw * math.ceil(max(0, -math.floor(u.min())) / bw)
+    top = bh * math.ceil(max(0, -math.floor(v.min())) / bh)
+    right = max(0, math.ceil(u.max()) - grid.width)
+    bottom = max(0, math.ceil(v.max()) - grid.height)
+    if not (left or top or right or bottom):
+        return grid, 0, 0
+    transform = grid.transform @ Affine.translation(-left, -top) if left or top else grid.transform
+    grown = replace(
+        grid,
+        width=grid.width + left + right,
+        height=grid.height + top + bottom,
+        transform=transform,
+    )
+    return grown, top, left
+
+
+def read_covered(
+    ds: rasterio.io.DatasetReader,
+    grid: Grid,
+    classify: Classifier,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    *,
+    offset: tuple[int, int] = (0, 0),
+) -> np.ndarray:
+    """Covered mask of a window of a grid grown by ``offset`` (rows on top, cols on the left).
+
+    ``rows`` / ``cols`` are half-open pixel ranges of the grown grid (see
+    :func:`extend_grid`); pixels beyond the raster are not covered.
+    """
+    h, w = rows[1] - rows[0], cols[1] - cols[0]
+    r0, c0 = rows[0] - offset[0], cols[0] - offset[1]  # in the file's own pixels
+    a, b = max(r0, 0), min(r0 + h, grid.height)
+    c, d = max(c0, 0), min(c0 + w, grid.width)
+    if (a, b, c, d) == (r0, r0 + h, c0, c0 + w):
+        return _covered(*_read(ds, grid, (a, b), (c, d)), classify)
+    out = np.zeros((h, w), dtype=bool)
+    if a < b and c < d:
+        out[a - r0 : b - r0, c - c0 : d - c0] = _covered(*_read(ds, grid, (a, b), (c, d)), classify)
+    return out
+
+
+def burn(
+    polys_px: np.ndarray, tree: shapely.STRtree, rows: tuple[int, int], cols: tuple[int, int]
+) -> np.ndarray:
+    """Pixels of a window whose centre lies inside any of ``polys_px``.
+
+    ``polys_px`` are polygons in the grid's pixel coordinates (``u`` = column, ``v`` = row)
+    and ``tree`` their STRtree; only those touching the window are burnt, by
+    :func:`rasterio.features.rasterize` (GDAL's scanline fill, pixel-centre rule).
+    """
+    shape = (rows[1] - rows[0], cols[1] - cols[0])
+    hit = np.sort(tree.query(shapely.box(cols[0], rows[0], cols[1], rows[1])))
+    if hit.size == 0:
+        return np.zeros(shape, dtype=bool)
+    out = rasterize(
+        ((g, 1) for g in polys_px[hit]),
+        out_shape=shape,
+        transform=Affine.translation(cols[0], rows[0]),
+        fill=0,
+        all_touched=False,
+        dtype="uint8",
+    )
+    return out.view(bool)
+
+
+def sample_centres(
+    other: Grid,
+    classify: Classifier,
+    transform: Affine,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    *,
+    to_other: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> np.ndarray:
+    """Covered flag of raster ``other`` at the centre of each pixel of a window.
+
+    The window is ``rows`` x ``cols`` of the grid with ``transform``; ``to_other`` maps its
+    CRS to ``other``'s (``None``: same CRS). Point sampling as :func:`sample` does (the pixel
+    holding the centre), never resampling. When both grids are north-up in one CRS the rows
+    and columns of ``other`` are looked up once per row and per column of the window and one
+    window of ``other`` is read; otherwise the centres are sampled in chunks of rows.
+    """
+    h, w = rows[1] - rows[0], cols[1] - cols[0]
+    out = np.zeros((h, w), dtype=bool)
+    t, o = transform, other.transform
+    if to_other is None and t.b == t.d == o.b == o.d == 0:
+        x = t.a * (np.arange(cols[0], cols[1]) + 0.5) + t.c
+        y = t.e * (np.arange(rows[0], rows[1]) + 0.5) + t.f
+        # x alone sets the column and y alone the row: look each up beside a point known
+        # to be inside on the other axis (the raster's middle)
+        mid_x, mid_y = o @ (other.width / 2, other.height / 2)
+        _, cc, in_c = pixel_index(o, x, np.full(w, mid_y), other.width, other.height)
+        rr, _, in_r = pixel_index(o, np.full(h, mid_x), y, other.width, other.height)
+        if not (in_c.any() and in_r.any()):
+            return out
+        r0, r1 = int(rr[in_r].min()), int(rr[in_r].max()) + 1
+        c0, c1 = int(cc[in_c].min()), int(cc[in_c].max()) + 1
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20), open_raster(other) as ds:
+            cov = _covered(*_read(ds, other, (r0, r1), (c0, c1)), classify)
+        out[np.ix_(in_r, in_c)] = cov[np.ix_(rr[in_r] - r0, cc[in_c] - c0)]
+        return out
+    step = max(1, SAMPLE_CHUNK_PIXELS // max(w, 1))
+    u = np.arange(cols[0], cols[1]) + 0.5
+    for r in range(rows[0], rows[1], step):  # chunks of rows bound the point arrays
+        v = np.arange(r, min(r + step, rows[1])) + 0.5
+        uu, vv = np.meshgrid(u, v)
+        x = t.a * uu + t.b * vv + t.c
+        y = t.d * uu + t.e * vv + t.f
+        if to_other is not None:
+            x, y = to_other(x.ravel(), y.ravel())
+        cov, _ = sample(other, np.ravel(x), np.ravel(y), classify)
+        out[r - rows[0] : r - rows[0] + v.size] = cov.reshape(v.size, w)
+    return out
+
+
+def zonal_union(
+    grid: Grid,
+    classify: Classifier,
+    geoms: np.ndarray,
+    *,
+    polygons: np.ndarray,
+    others: Sequence[tuple[Grid, Classifier, Callable[..., tuple[np.ndarray, np.ndarray]] | None]],
+    pieces: str | None = None,
+) -> tuple[ZonalResult, Grid]:
+    """:func:`zonal` on the grid of raster ``grid``, covered where any source covers.
+
+    A pixel is covered when the raster covers it, when its centre lies in one of
+    ``polygons`` (raster CRS; burnt per strip) or when one of the ``others`` rasters
+    (``(grid, classify, to_other)``, see :func:`sample_centres`) covers its centre. The grid
+    is first grown to hold ``geoms`` (:func:`extend_grid`), so sources reaching beyond the
+    raster count there too. Returns the result and the grown grid its pieces lie on.
+    """
+    grown, top, left = extend_grid(grid, geoms)
+    polygons = np.asarray(polygons, dtype=object)
+    inv = ~grown.transform
+    polys_px = shapely.transform(
+        polygons,
+        lambda c: np.column_stack(
+            [inv.a * c[:, 0] + inv.b * c[:, 1] + inv.c, inv.d * c[:, 0] + inv.e * c[:, 1] + inv.f]
+        ),
+    )
+    tree = shapely.STRtree(polys_px)
+
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20), open_raster(grid) as ds:
+
+        def covered(rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+            mask = read_covered(ds, grid, classify, rows, cols, offset=(top, left))
+            if polys_px.size:
+                mask |= burn(polys_px, tree, rows, cols)
+            for o_grid, o_classify, to_other in others:  # a few rasters
+                if mask.all():
+                    break
+                mask |= sample_centres(
+                    o_grid, o_classify, grown.transform, rows, cols, to_other=to_other
+                )
+            return mask
+
+        return zonal_mask(grown, geoms, covered, pieces=pieces), grown
 
 
 @dataclass(frozen=True, eq=False)
@@ -386,6 +591,28 @@ def zonal(
         polygonised (rasterio.features.shapes, per tile) and clipped to each polygon.
         Parts of a polygon outside the raster are *not* included; the caller adds them.
     """
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20), open_raster(grid) as ds:
+
+        def covered(rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+            return _covered(*_read(ds, grid, rows, cols), classify)
+
+        return zonal_mask(grid, geoms, covered, pieces=pieces)
+
+
+def zonal_mask(
+    grid: Grid,
+    geoms: np.ndarray,
+    covered: WindowMask,
+    *,
+    pieces: str | None = None,
+) -> ZonalResult:
+    """Like :func:`zonal`, with the covered mask of each window given by ``covered``.
+
+    ``covered((row0, row1), (col0, col1))`` returns the boolean covered mask of that
+    half-open window of ``grid`` (which is only used for its lattice: transform, size and
+    block height). The windows asked for are strips of about ``STRIP_PIXELS`` pixels, from
+    the bottom up, spanning the columns the polygons touch; each is asked for once.
+    """
     geoms = np.asarray(geoms, dtype=object)
     n = geoms.size
     inv = ~grid.transform
@@ -455,21 +682,19 @@ def zonal(
     want = pieces == "covered"
     first_strip = r_lo // sh
     last_strip = (r_hi - 1) // sh
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), open_raster(grid) as ds:
-        for s in range(last_strip, first_strip - 1, -1):  # bottom-up: carry covered below
-            a, b = max(s * sh, r_lo), min((s + 1) * sh, r_hi)
-            values, valid = _read(ds, grid, (a, b), (c_lo, c_hi))
-            cov = _covered(values, valid, classify)
-            del values, valid
-            prefix = np.cumsum(cov, axis=0, dtype="int16" if b - a < 2**15 else "int64")
-            add((a, b), cov, prefix)
-            carry += prefix[-1]
-            if pieces:
-                found.append(
-                    _polygonise_strip(
-                        cov if want else ~cov, grid, row0=a, col0=c_lo, tile=tile, tree=tree
-                    )
+    for s in range(last_strip, first_strip - 1, -1):  # bottom-up: carry covered below
+        a, b = max(s * sh, r_lo), min((s + 1) * sh, r_hi)
+        cov = np.asarray(covered((a, b), (c_lo, c_hi)), dtype=bool)
+        prefix = np.cumsum(cov, axis=0, dtype="int16" if b - a < 2**15 else "int64")
+        add((a, b), cov, prefix)
+        carry += prefix[-1]
+        if pieces:
+            found.append(
+                _polygonise_strip(
+                    cov if want else ~cov, grid, row0=a, col0=c_lo, tile=tile, tree=tree
                 )
+            )
+        del cov, prefix
     add((r_lo - 1, r_lo), None, None)  # pieces above the raster
     covered_px = np.clip(sign * acc, 0.0, total_px)
 

@@ -716,3 +716,233 @@ def test_empty_and_missing_villages(signal_tif, kind):
     np.testing.assert_allclose(vc.covered_area_m2, [0.0, 0.0 if kind == "raster" else 9.0])
     assert vc.uncovered["village_id"].tolist() == ["b"]
     assert np.isnan(vc.covered_share[0])
+
+
+# --- union with a raster: computed on the raster's grid -------------------------------------
+
+
+def raster_union_exact(arr, transform, covered, vectors, villages):
+    """Independent exact answer: union of covered pixel squares and vector polygons (shapely).
+
+    Returns the covered area of each village and the uncovered geometry of each village.
+    """
+    rr, cc = np.nonzero(covered(arr))
+    x0, y0 = transform @ (cc, rr)
+    x1, y1 = transform @ (cc + 1, rr + 1)
+    squares = shapely.box(
+        np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)
+    )
+    cov = shapely.union_all(np.concatenate([squares, np.asarray(vectors, dtype=object)]))
+    geoms = np.asarray(villages.values, dtype=object)
+    return shapely.area(shapely.intersection(geoms, cov)), shapely.difference(geoms, cov)
+
+
+def test_union_pixel_aligned_polygon_equals_exact_vector_answer(signal_tif, villages):
+    # an L of two boxes on 1 m pixel edges, the second reaching 3 m east of and 2 m below
+    # the raster; village "v5" lies partly outside the raster too
+    poly = shapely.union(box(X0 + 2, Y0, X0 + 4, Y0 + 8), box(X0 + 8, Y0 - 2, X0 + 13, Y0 + 3))
+    v = pd.concat([villages.geometry, geoseries([box(X0 + 5, Y0 - 3, X0 + 14, Y0 + 5)], ["v5"])])
+    u = union(from_raster(signal_tif), from_polygons(gpd.GeoSeries([poly], crs=CRS_UTM)))
+    vc = u.village_cover(v, UTM)
+    # by hand: V1 all 25 (raster); V2 raster cols 5-6 = 10; V3 raster 0 + box x 2..4, y 0..5
+    # = 10; V4 raster row 5 (y 4..5) = 5 + box x 8..10, y 0..3 = 6 -> 11; v5 (9 x 8 = 72 m2)
+    # raster row 5 over x 5..10 = 5 + box x 8..13, y -2..3 = 25 -> 30 (no overlap)
+    np.testing.assert_allclose(vc.covered_area_m2, [25.0, 10.0, 10.0, 11.0, 30.0])
+    np.testing.assert_allclose(vc.area_m2, [25.0] * 4 + [72.0])
+    # the same as the exact geometry, polygons and all
+    area, unc = raster_union_exact(
+        signal_array(), TRANSFORM, lambda a: a >= -110, [poly], v.geometry
+    )
+    np.testing.assert_allclose(vc.covered_area_m2, area, atol=1e-9)
+    for i, vid in enumerate(v.index):
+        got = shapely.union_all(vc.uncovered.geometry[vc.uncovered["village_id"] == vid].values)
+        assert shapely.symmetric_difference(got, unc[i]).area < 1e-9, vid
+    # and the pure-vector path on the same shapes (the raster's covered pixels as polygons)
+    rr, cc = np.nonzero(signal_array() >= -110)
+    pixels = shapely.box(X0 + cc, Y0 + 9 - rr, X0 + cc + 1, Y0 + 10 - rr)
+    vec = union(
+        from_polygons(gpd.GeoSeries(pixels, crs=CRS_UTM)),
+        from_polygons(gpd.GeoSeries([poly], crs=CRS_UTM)),
+    ).village_cover(v, UTM)
+    np.testing.assert_allclose(vc.covered_area_m2, vec.covered_area_m2, atol=1e-9)
+    assert vc.uncovered["village_id"].tolist() == vec.uncovered["village_id"].tolist()
+    np.testing.assert_allclose(vc.uncovered.area, vec.uncovered.area, atol=1e-9)
+
+
+@pytest.mark.parametrize("strip_pixels", [16_000_000, 400])
+def test_union_towers_on_10m_raster_within_a_pixel_of_exact(tmp_path, monkeypatch, strip_pixels):
+    monkeypatch.setattr("blankspot._raster.STRIP_PIXELS", strip_pixels)  # one strip / many
+    # 600 x 600 m at 10 m: a covered blob (pixel centres within 150 m of a point) plus 10 %
+    # speckle; two tower discs (120 m, 90 m) off the pixel grid; seven Voronoi villages
+    rng = np.random.default_rng(21)
+    t = Affine(10, 0, X0, 0, -10, Y0 + 600)
+    cy, cx = np.mgrid[0:60, 0:60] * 10.0 + 5.0
+    blob = np.hypot(cx - 100, cy - 110) <= 150
+    arr = np.where(blob | (rng.random((60, 60)) < 0.1), -90.0, -125.0).astype("float32")
+    path = write_tif(tmp_path / "ten.tif", arr, t)
+    towers = from_towers(
+        towers_frame(
+            [
+                ("LTE", 120.0, Point(X0 + 350.3, Y0 + 260.7)),
+                ("LTE", 90.0, Point(X0 + 431.9, Y0 + 328.4)),
+            ],
+            crs=CRS_UTM,
+        )
+    )
+    frame = box(X0 + 5, Y0 + 5, X0 + 595, Y0 + 595)
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(
+            shapely.multipoints(rng.uniform([X0, Y0], [X0 + 600, Y0 + 600], (7, 2))),
+            extend_to=frame,
+        )
+    )
+    v = geoseries(list(shapely.intersection(cells, frame)))
+    vc = union(from_raster(path), towers).village_cover(v, UTM)
+    discs = towers.discs(UTM).values
+    area, unc = raster_union_exact(arr, t, lambda a: a >= -110, discs, v)
+    # the promise: within 1 percentage point of the exact union ...
+    assert np.abs(vc.covered_share - area / vc.area_m2).max() < 0.01
+    # ... and at most one pixel (10 m) wide along the disc edges in each village (counting
+    # edges within a pixel diagonal of it: a pixel the village cuts is burnt as a whole)
+    near = shapely.buffer(v.values, 10 * math.sqrt(2))
+    edge_len = shapely.length(
+        shapely.intersection(near, shapely.union_all(shapely.boundary(discs)))
+    )
+    assert np.all(np.abs(vc.covered_area_m2 - area) <= edge_len * 10 + 1e-6)
+    assert np.abs(vc.covered_area_m2 - area).sum() > 0  # (it is an approximation)
+    # the uncovered polygons add up with the covered area, and differ from the exact
+    # uncovered geometry only along the disc edges
+    unc_sum = vc.uncovered.area.groupby(vc.uncovered["village_id"]).sum()
+    np.testing.assert_allclose(
+        unc_sum.reindex(v.index, fill_value=0.0).to_numpy() + vc.covered_area_m2,
+        vc.area_m2,
+        atol=3.0,  # pieces under 1 m2 (slivers at village edges) are dropped
+    )
+    got = shapely.union_all(vc.uncovered.geometry.values)
+    assert shapely.symmetric_difference(got, shapely.union_all(unc)).area <= edge_len.sum() * 10
+
+
+def test_union_of_rasters_samples_the_coarser_at_the_finer_centres(tmp_path, signal_tif, caplog):
+    # class raster of 2 m pixels shifted by 1 m: pixel (row 3, col 5) spans x X0+9..X0+11,
+    # y Y0+3..Y0+5, so it holds the centres of 1 m pixels (row 5, col 9) and (row 6, col 9)
+    # of the signal raster (and of pixels east of X0+10, where there are no villages)
+    classes = np.zeros((6, 6), "uint8")
+    classes[3, 5] = 1
+    coarse = write_tif(tmp_path / "coarse.tif", classes, Affine(2, 0, X0 - 1, 0, -2, Y0 + 11))
+    villages = geoseries(
+        [box(X0 + 5, Y0, X0 + 10, Y0 + 5), box(X0, Y0, X0 + 5, Y0 + 5)], ["V4", "V3"]
+    )
+    for sources in [
+        (from_raster(signal_tif), from_raster(coarse, covered_values=(1,))),
+        (from_raster(coarse, covered_values=(1,)), from_raster(signal_tif)),  # order is moot
+    ]:
+        with caplog.at_level(logging.INFO, logger="blankspot"):
+            vc = union(*sources).village_cover(villages, UTM)
+        assert "on the grid of raster 'signal.tif'" in caplog.text
+        caplog.clear()
+        # V4: signal row 5 covered (5 m2) + (row 6, col 9) from the class raster = 6 m2;
+        # (row 5, col 9) is covered by both and counts once. V3: nothing
+        np.testing.assert_allclose(vc.covered_area_m2, [6.0, 0.0])
+
+
+def test_union_samples_a_lonlat_raster_at_utm_pixel_centres(tmp_path):
+    # 1 m UTM raster that covers nothing, plus a lon/lat raster (1e-4 degree pixels) covered
+    # west of its 10th column (about X0 + 60); a 100 x 100 m village on the 1 m grid
+    nothing = write_tif(
+        tmp_path / "none.tif",
+        np.full((100, 100), -130.0, "float32"),
+        Affine(1, 0, X0, 0, -1, Y0 + 100),
+    )
+    to_ll = Transformer.from_crs(UTM, 4326, always_xy=True)
+    lon0, lat0 = to_ll.transform(X0 - 50, Y0 + 150)
+    step = 1e-4
+    ll = np.zeros((40, 40), "float32") - 130
+    ll[:, :10] = -80
+    lonlat = write_tif(
+        tmp_path / "ll.tif", ll, Affine(step, 0, lon0, 0, -step, lat0), crs="EPSG:4326"
+    )
+    v = geoseries([box(X0, Y0, X0 + 100, Y0 + 100)])
+    vc = union(from_raster(nothing), from_raster(lonlat)).village_cover(v, UTM)
+    # independent: each 1 m pixel centre to lon/lat with pyproj; covered when it falls in
+    # a lon/lat pixel of column < 10 (and inside that raster's rows)
+    vv, uu = np.mgrid[0:100, 0:100] + 0.5
+    lon, lat = to_ll.transform(X0 + uu, Y0 + 100 - vv)
+    col = np.floor((lon - lon0) / step)
+    row = np.floor((lat0 - lat) / step)
+    expected = int(((col >= 0) & (col < 10) & (row >= 0) & (row < 40)).sum())
+    assert 1000 < expected < 9000  # a real mix
+    assert vc.covered_area_m2[0] == pytest.approx(expected)
+
+
+def test_union_points_stay_exact(signal_tif):
+    # a disc of 2.2 m around the centre of V3's pixel (row 7, col 2): the point 2.1 m east
+    # lies in pixel col 4, whose centre is 2 m away (burnt), the point 2.1 m north in row 5
+    # (centre 2 m away: burnt too); a point 2.1 m north-east lies in the disc but in the
+    # pixel (row 5, col 4), whose centre is sqrt(8) = 2.83 m away: not burnt, still covered
+    tower = from_towers(towers_frame([("LTE", 2.2, Point(X0 + 2.5, Y0 + 2.5))], crs=CRS_UTM))
+    u = union(from_raster(signal_tif), tower)
+    d = 2.1 / math.sqrt(2)
+    x = np.array([X0 + 4.6, X0 + 2.5, X0 + 2.5 + d, X0 + 4.9])
+    y = np.array([Y0 + 2.5, Y0 + 4.6, Y0 + 2.5 + d, Y0 + 4.9])
+    covered, signal = u.points(x, y, UTM)
+    np.testing.assert_array_equal(covered, [True, True, True, False])
+    np.testing.assert_array_equal(signal, [-130.0] * 4)  # from the raster only
+    vc = u.village_cover(geoseries([box(X0, Y0, X0 + 5, Y0 + 5)]), UTM)
+    # burnt pixels of V3: centres within 2.2 m of (2.5, 2.5) in pixel units: the pixel
+    # itself, its 4 neighbours at 1 m, 4 diagonals at 1.41 m, 4 at 2 m: 13 m2
+    assert vc.covered_area_m2[0] == pytest.approx(13.0)
+
+
+def test_tower_points_equal_the_polygon_test():
+    rng = np.random.default_rng(31)
+    xy = rng.uniform([X0, Y0], [X0 + 3000, Y0 + 3000], (40, 2))
+    t = towers_frame(
+        [("LTE", r, Point(*p)) for r, p in zip(rng.uniform(30, 300, 40), xy, strict=True)],
+        crs=CRS_UTM,
+    )
+    cov = from_towers(t)
+    discs = np.asarray(cov.discs(UTM).values, dtype=object)
+    # random points, the disc vertices, edge midpoints (on the boundary up to rounding)
+    # and points a hair inside / outside the apothem and the circle
+    verts = shapely.get_coordinates(shapely.get_exterior_ring(discs[:5]))
+    mids = (verts[:-1] + verts[1:]) / 2
+    ang = rng.uniform(0, 2 * np.pi, 40)
+    apothem = cov.radius_m * math.cos(math.pi / 128)
+    rings = [
+        xy + (rad[:, None] * np.column_stack([np.cos(ang), np.sin(ang)]))
+        for rad in (apothem - 1e-4, apothem + 1e-4, cov.radius_m - 1e-4, cov.radius_m + 1e-4)
+    ]
+    pts = np.concatenate([rng.uniform([X0, Y0], [X0 + 3000, Y0 + 3000], (3000, 2)), verts, mids])
+    pts = np.concatenate([pts, *rings, [[np.nan, Y0]]])
+    covered, signal = cov.points(pts[:, 0], pts[:, 1], UTM)
+    # independent: shapely's intersects of every point with every disc (brute force)
+    expected = shapely.intersects(discs[:, None], shapely.points(pts)[None, :]).any(axis=0)
+    assert signal is None
+    np.testing.assert_array_equal(covered, expected)
+    assert expected.sum() > 500 and (~expected).sum() > 500
+
+
+def test_union_rotated_raster_with_aligned_polygon_is_exact(tmp_path):
+    # the raster and everything else turned by 90 degrees: the polygon still follows the
+    # pixel edges, so the grid answer must equal the exact one computed before turning
+    rng = np.random.default_rng(41)
+    arr = np.where(rng.random((12, 15)) > 0.5, -90.0, -130.0).astype("float32")
+    t = Affine(2, 0, 100, 0, -2, 124)
+    rot = Affine.rotation(90, pivot=(0, 0))
+
+    def turn(g):  # the same rotation on vectors: (x, y) -> (-y, x)
+        return shapely.transform(g, lambda c: np.column_stack([-c[:, 1], c[:, 0]]))
+
+    poly = box(104, 102, 110, 116)  # on 2 m pixel edges
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(
+            shapely.multipoints(rng.uniform([100, 100], [130, 124], (5, 2))),
+            extend_to=box(101, 101, 129, 123),
+        )
+    )
+    cells = shapely.intersection(cells, box(101, 101, 129, 123))
+    area, _ = raster_union_exact(arr, t, lambda a: a >= -110, [poly], geoseries(list(cells)))
+    path = write_tif(tmp_path / "turned.tif", arr, rot @ t)
+    u = union(from_raster(path), from_polygons(gpd.GeoSeries([turn(poly)], crs=CRS_UTM)))
+    vc = u.village_cover(geoseries(list(turn(cells))), UTM)
+    np.testing.assert_allclose(vc.covered_area_m2, area, atol=1e-6)

@@ -313,3 +313,129 @@ def test_footprint(noise01):
         501_200.0,
         9_400_000.0,
     )
+
+
+# --- one grid for several sources (coverage.union with a raster) ----------------------------
+
+
+@pytest.fixture
+def tiled40(tmp_path: Path) -> Path:
+    """40 x 40 random 0/1 raster, 1 m pixels, top-left (0, 40), 16 x 16 blocks."""
+    arr = (np.random.default_rng(8).random((40, 40)) > 0.5).astype("float32")
+    return write_tif(tmp_path / "t40.tif", arr, Affine(1, 0, 0, 0, -1, 40), block=16)
+
+
+def test_extend_grid_by_hand(tiled40):
+    grid = grid_of(tiled40)
+    # x from -3 to 45 -> columns -3..45: 3 missing on the left, rounded up to a block (16),
+    # 45 - 40 = 5 on the right; y from 42 down to -5 -> rows -2..45: 2 missing on top
+    # (-> 16), 5 at the bottom
+    grown, top, left = _raster.extend_grid(grid, np.array([shapely.box(-3, -5, 45, 42)]))
+    assert (top, left) == (16, 16)
+    assert (grown.width, grown.height) == (40 + 16 + 5, 40 + 16 + 5)
+    assert grown.transform == Affine(1, 0, -16, 0, -1, 56)
+    assert (grown.path, grown.band, grown.block_height) == (grid.path, grid.band, 16)
+    # polygons inside the raster (and missing ones) leave the grid as it is
+    inside = np.array([shapely.box(1, 1, 39, 39), None], dtype=object)
+    assert _raster.extend_grid(grid, inside) == (grid, 0, 0)
+    assert _raster.extend_grid(grid, np.array([None], dtype=object)) == (grid, 0, 0)
+
+
+def test_read_covered_beyond_the_raster_is_uncovered(tiled40):
+    grid = grid_of(tiled40)
+    with rasterio.open(tiled40) as ds:
+        arr = ds.read(1)
+        got = _raster.read_covered(ds, grid, ge(0.5), (10, 30), (5, 60), offset=(16, 16))
+        whole = _raster.read_covered(ds, grid, ge(0.5), (16, 56), (16, 56), offset=(16, 16))
+    # independent: the mask padded with False by numpy, then sliced
+    padded = np.zeros((70, 70), dtype=bool)
+    padded[16:56, 16:56] = arr > 0.5
+    np.testing.assert_array_equal(got, padded[10:30, 5:60])
+    np.testing.assert_array_equal(whole, arr > 0.5)
+
+
+def test_burn_is_the_pixel_centre_rule():
+    # polygons in pixel space (u = column, v = row): overlapping discs, a triangle and a
+    # square with a hole; random coordinates, so no pixel centre lies on an edge
+    rng = np.random.default_rng(9)
+    discs = shapely.buffer(shapely.points(rng.uniform(0, 50, (12, 2))), rng.uniform(1, 9, 12))
+    tri = shapely.Polygon([(3.3, 40.2), (27.9, 44.1), (11.4, 21.7)])
+    holed = shapely.box(30.2, 2.6, 47.7, 19.1).difference(shapely.box(35.1, 7.3, 41.8, 13.9))
+    polys = np.concatenate([discs, [tri, holed]])
+    tree = shapely.STRtree(polys)
+    rows, cols = (3, 37), (2, 50)
+    got = _raster.burn(polys, tree, rows, cols)
+    # independent: shapely's point-in-polygon at every pixel centre
+    vv, uu = np.mgrid[rows[0] : rows[1], cols[0] : cols[1]] + 0.5
+    expected = shapely.contains_xy(shapely.union_all(polys), uu, vv)
+    assert got.dtype == bool and got.shape == (34, 48)
+    np.testing.assert_array_equal(got, expected)
+    assert 0.1 < got.mean() < 0.9
+    # a window no polygon reaches
+    far = _raster.burn(polys, tree, (100, 103), (100, 104))
+    assert far.shape == (3, 4) and not far.any()
+
+
+def test_burn_runs_with_a_megabyte_block_cache(tmp_path, monkeypatch):
+    # rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64 in bytes: 64 would be a
+    # 64-byte cache and rasterize would crawl one row at a time (17 s for 6,297 discs)
+    seen = []
+    real = _raster.rasterize
+
+    def spy(*args, **kwargs):
+        seen.append(rasterio.env.getenv()["GDAL_CACHEMAX"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_raster, "rasterize", spy)
+    path = write_tif(tmp_path / "z.tif", np.zeros((4, 4), "float32"), Affine(1, 0, 0, 0, -1, 4))
+    _raster.zonal_union(
+        grid_of(path),
+        ge(0.5),
+        np.array([shapely.box(0, 0, 4, 4)]),
+        polygons=np.array([shapely.box(0, 0, 2, 4)]),
+        others=[],
+    )
+    assert seen and all(v >= 2**20 for v in seen)
+
+
+@pytest.mark.parametrize("path_kind", ["north-up", "general"])
+def test_sample_centres_matches_rasterio_sample(odd_raster, monkeypatch, path_kind):
+    monkeypatch.setattr(_raster, "SAMPLE_CHUNK_PIXELS", 1000)  # several chunks of rows
+    other = grid_of(odd_raster)
+    # a 10 m grid reaching beyond the 30 m raster on every side
+    t = Affine(10.0, 0.0, 499_950.0, 0.0, -10.0, 9_400_050.0)
+    rows, cols = (0, 135), (0, 160)
+    to_other = None if path_kind == "north-up" else (lambda x, y: (x, y))
+    got = _raster.sample_centres(other, ge(-100.0), t, rows, cols, to_other=to_other)
+    vv, uu = np.mgrid[rows[0] : rows[1], cols[0] : cols[1]] + 0.5
+    x, y = t.c + t.a * uu, t.f + t.e * vv
+    with rasterio.open(odd_raster) as ds:
+        ref = np.ma.concatenate(
+            list(ds.sample(zip(x.ravel(), y.ravel(), strict=True), indexes=1, masked=True))
+        )
+    expected = (~np.ma.getmaskarray(ref) & (ref.data >= -100)).reshape(x.shape)
+    np.testing.assert_array_equal(got, expected)
+    assert expected.any() and not expected.all()
+
+
+def test_zonal_union_reaches_beyond_the_raster_by_hand(tmp_path):
+    # 4 x 4 m raster, 1 m pixels, only column 0 covered; a covered polygon x 3..6 reaching
+    # 2 m past the raster's east edge; the village is x 0..6, y 0..4 (24 m2):
+    # covered = column 0 (4 m2) + 3 x 4 m2 of polygon = 16 m2
+    arr = np.zeros((4, 4), "float32")
+    arr[:, 0] = 1
+    path = write_tif(tmp_path / "c0.tif", arr, Affine(1, 0, 0, 0, -1, 4))
+    village = np.array([shapely.box(0, 0, 6, 4)])
+    res, grown = _raster.zonal_union(
+        grid_of(path),
+        ge(0.5),
+        village,
+        polygons=np.array([shapely.box(3, 0, 6, 4)]),
+        others=[],
+        pieces="uncovered",
+    )
+    assert res.covered_px[0] == pytest.approx(16.0)
+    assert res.total_px[0] == pytest.approx(24.0)
+    assert (grown.width, grown.height) == (6, 4) and grown.transform == Affine(1, 0, 0, 0, -1, 4)
+    # the uncovered part is the 2 x 4 m block x 1..3
+    assert shapely.union_all(res.pieces).equals(shapely.box(1, 0, 3, 4))
