@@ -6,14 +6,16 @@ import difflib
 import functools
 import inspect
 import logging
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pyproj import CRS
 
-from blankspot._errors import CRSError, UnknownOptionError
+from blankspot._errors import BlankspotWarning, CRSError, UnknownOptionError
 
-__all__ = ["check_options", "require_crs", "working_crs"]
+__all__ = ["check_options", "require_crs", "warn_user", "working_crs"]
 
 log = logging.getLogger("blankspot")
 
@@ -95,3 +97,27 @@ def working_crs(villages: Any, crs: Any = None) -> CRS:
     out = villages.estimate_utm_crs()
     log.info("Working CRS: %s (UTM zone estimated from the villages)", out.to_string())
     return out
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def _caller_stacklevel() -> int:
+    """Stack level of the first frame outside blankspot, so warnings point at user code.
+
+    A fixed ``stacklevel=2`` would point inside the :func:`check_options` wrapper.
+    """
+    frame = inspect.currentframe()
+    frame = frame.f_back if frame is not None else None  # the function calling warn
+    level = 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(
+        _PACKAGE_DIR
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_user(message: str) -> None:
+    """Issue a :class:`BlankspotWarning` attributed to the user's line of code."""
+    warnings.warn(message, BlankspotWarning, stacklevel=_caller_stacklevel())

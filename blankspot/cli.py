@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 import tomllib
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ class PlanOptions:
     formats: list[str] = field(default_factory=lambda: ["gpkg", "shp", "csv", "xlsx"])
     overwrite: bool = False
     maps: bool = True
+    bound: str = "lp"
+    time_limit_s: float = 60.0
+    default_cost_idr: float = 2.6e9
+    sites_id_col: str | None = None
 
 
 class _Steps:
@@ -156,6 +161,10 @@ def run_pipeline(
             k=opts.k,
             budget_idr=opts.budget_idr,
             method=opts.method,
+            bound=opts.bound,
+            time_limit_s=opts.time_limit_s,
+            default_cost_idr=opts.default_cost_idr,
+            id_col=opts.sites_id_col,
         )
     with steps.step("export"):
         written = export(
@@ -167,16 +176,53 @@ def run_pipeline(
         with steps.step("maps"):
             png = out_dir / "map.png"
             html = out_dir / "map.html"
-            _refuse_overwrite([png, html], overwrite=opts.overwrite)
             plot_plan(plan, path=png, lang=opts.lang)
-            explore_plan(plan, path=html)
+            explore_plan(plan, path=html, lang=opts.lang)
             written = {**written, "map_png": png, "map_html": html}
     return {"assessment": result, "scores": scores, "plan": plan, "written": written}
 
 
-def _refuse_overwrite(paths: Sequence[Path], *, overwrite: bool) -> None:
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not overwrite:
+#: what ``run_pipeline`` may write in the output folder (checked before any work starts)
+OUTPUT_NAMES = (
+    "blankspot.gpkg",
+    "shp",
+    "priority_sites.csv",
+    "priority_sites.xlsx",
+    "map.png",
+    "map.html",
+)
+
+
+def _precheck(opts: PlanOptions) -> None:
+    """Check options and existing outputs before reading anything: fail in seconds, not minutes."""
+    problems = []
+    if opts.k is not None and (
+        isinstance(opts.k, bool) or not isinstance(opts.k, int) or opts.k < 1
+    ):
+        problems.append(f"--k must be a whole number of sites >= 1, got {opts.k!r}")
+    for name in ("radius_m", "spacing_m", "time_limit_s"):
+        value = getattr(opts, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            problems.append(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
+    for name in ("budget_idr", "default_cost_idr"):
+        value = getattr(opts, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0
+        ):
+            problems.append(f"--{name.replace('_', '-')} must be a number of rupiah, got {value!r}")
+    if opts.method not in ("greedy", "exact"):
+        problems.append(f"--method must be greedy or exact, got {opts.method!r}")
+    if opts.bound not in ("greedy", "lp"):
+        problems.append(f"--bound must be greedy or lp, got {opts.bound!r}")
+    if opts.lang not in ("en", "id"):
+        problems.append(f"--lang must be en or id, got {opts.lang!r}")
+    if problems:
+        raise InputError("; ".join(problems) + ". See blankspot plan --help.")
+    if opts.sites and not Path(opts.sites).exists():
+        raise InputFileError(f"The sites file {opts.sites} does not exist (--sites).")
+    out = Path(opts.out or "blankspot-out")
+    existing = [str(out / n) for n in OUTPUT_NAMES if (out / n).exists()]
+    if existing and not opts.overwrite:
         raise InputFileError(
             f"{', '.join(existing)} already exist(s); blankspot never overwrites outputs "
             "silently. Pass --overwrite or choose another --out folder."
@@ -191,19 +237,26 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
     v = result.villages
     n_in = acc["covered"] + acc["uncovered"]
     share = acc["uncovered"] / n_in if n_in else float("nan")
-    _say(quiet, f"Villages assessed:      {len(v):,} ({int(v['blank_spot'].sum()):,} blank spots)")
+    _say(quiet, f"Villages assessed:     {len(v):,} ({int(v['blank_spot'].sum()):,} blank spots)")
     _say(
         quiet,
-        f"Businesses:             {acc['input']:,.0f} in; {acc['covered']:,.0f} covered, "
+        f"Businesses:            {acc['input']:,.0f} in; {acc['covered']:,.0f} covered, "
         f"{acc['uncovered']:,.0f} uncovered ({share:.1%} of those in villages), "
         f"{acc['outside_villages']:,.0f} outside every village, {acc['rejected']:,.0f} rejected",
     )
     sites = plan.sites
+    if plan.gap <= 1e-9:
+        quality = "the best possible: proven optimal"
+    else:
+        quality = (
+            f"any plan of this size or budget reaches at most {plan.upper_bound:,.0f}, "
+            f"so this one is within {plan.gap:.1%} of the best"
+        )
     _say(
         quiet,
-        f"Plan ({plan.method}):         {len(sites)} sites connect "
+        f"Plan ({plan.method}):{' ' * max(1, 14 - len(plan.method))}{len(sites)} sites connect "
         f"{plan.objective:,.0f} of {plan.total_uncovered:,.0f} uncovered businesses "
-        f"(no plan of this size can exceed {plan.upper_bound:,.0f})",
+        f"({quality})",
     )
     if plan.message:
         _say(quiet, f"Note: {plan.message}")
@@ -224,7 +277,7 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
             )
     _say(quiet, "Files written:")
     for kind, path in made["written"].items():
-        _say(quiet, f"  {kind:<16} {path}")
+        _say(quiet, f"  {kind:<22} {path}")
     _say(quiet, f"Done in {elapsed_s:.1f} s.")
 
 
@@ -252,7 +305,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         lang=args.lang,
         maps=not args.no_maps,
+        bound=args.bound or "lp",
+        time_limit_s=args.time_limit_s or 60.0,
     )
+    _precheck(opts)
     try:
         with steps.step("load sample"):
             sample = load_sample()
@@ -317,7 +373,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             "(on the command line or in the --config TOML file). See blankspot plan --help."
         )
     if opts.k is not None and opts.budget_idr is not None:
-        raise InputError("Give either --k or --budget-idr, not both.")
+        raise InputError(
+            "Give either --k or --budget-idr, not both (a --k on the command line does not "
+            "replace a budget_idr in the TOML file: remove one of them)."
+        )
+    _precheck(opts)
     steps = _Steps(
         [
             "read inputs",
@@ -367,8 +427,28 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--lang", choices=["en", "id"], default=None, help="language of the officials' tables"
     )
-    common.add_argument("--method", choices=["greedy", "exact"], default=None)
-    common.add_argument("--k", type=int, default=None, help="number of sites to choose")
+    common.add_argument(
+        "--method",
+        choices=["greedy", "exact"],
+        default=None,
+        help="greedy (fast, default) or exact (HiGHS proves the optimum, slower)",
+    )
+    common.add_argument(
+        "--k", type=int, default=None, help=f"number of sites to choose (default {DEFAULT_K})"
+    )
+    common.add_argument(
+        "--bound",
+        choices=["greedy", "lp"],
+        default=None,
+        help="how the upper bound on any plan is computed: lp (LP relaxation, tight, "
+        "default) or greedy (instant, loose)",
+    )
+    common.add_argument(
+        "--time-limit-s",
+        type=float,
+        default=None,
+        help="time limit of --method exact in seconds (default 60); the gap is reported",
+    )
     common.add_argument("--no-maps", action="store_true", help="skip the PNG and HTML maps")
 
     demo = sub.add_parser(
@@ -409,7 +489,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--radius-m", type=float, help="site service radius in metres (5000)")
     plan.add_argument("--budget-idr", type=float, help="budget in rupiah (instead of --k)")
-    plan.add_argument("--sites", help="your own candidate sites (vector file)")
+    plan.add_argument("--sites", help="your own candidate sites (vector file or lon/lat CSV)")
+    plan.add_argument("--sites-id-col", help="id column of --sites (default: site_id)")
+    plan.add_argument(
+        "--default-cost-idr",
+        type=float,
+        help="cost of a site without cost_idr, used with --budget-idr (default 2.6e9, a "
+        "BAKTI 4G site in 2022)",
+    )
     plan.add_argument("--spacing-m", type=float, help="grid spacing of proposed sites (2000)")
     plan.add_argument("--crs", help="projected working CRS (default: UTM zone of the villages)")
     plan.add_argument("--lon-col", help="longitude column of the businesses")
@@ -444,8 +531,15 @@ def _cli_logging(args: argparse.Namespace) -> Iterator[None]:
     log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+
+    def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
+        # a warning is a line of the command's output, not a Python source location
+        log.warning("%s", message)
+
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            yield
     finally:
         log.removeHandler(handler)
         log.setLevel(saved[0])

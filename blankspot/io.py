@@ -9,12 +9,10 @@ Rows whose coordinates cannot be used are kept with ``geometry = None`` and a hu
 from __future__ import annotations
 
 import gzip
-import inspect
 import io
 import logging
 import os
 import re
-import warnings
 from collections.abc import Iterable, Mapping
 from glob import glob
 from pathlib import Path
@@ -30,13 +28,12 @@ import shapely
 from pyproj import CRS
 
 from blankspot._errors import (
-    BlankspotWarning,
     CRSError,
     EmptyInputError,
     InputError,
     InputFileError,
 )
-from blankspot._validate import check_options, require_crs
+from blankspot._validate import check_options, require_crs, warn_user
 
 __all__ = [
     "attach_parent_names",
@@ -129,20 +126,8 @@ def _some(values: Iterable[Any], n: int = 10) -> str:
     return shown if len(vals) <= n else f"{shown}, ... ({len(vals)} in all)"
 
 
-def _caller_stacklevel() -> int:
-    """Stack level of the first frame outside blankspot, so warnings point at user code."""
-    pkg = str(Path(__file__).resolve().parent)
-    frame = inspect.currentframe()
-    frame = frame.f_back if frame is not None else None  # the function calling warn
-    level = 1
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(pkg):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
 def _warn(message: str) -> None:
-    warnings.warn(message, BlankspotWarning, stacklevel=_caller_stacklevel())
+    warn_user(message)
 
 
 def _find_column(columns: Iterable[Any], candidates: Iterable[str]) -> str | None:

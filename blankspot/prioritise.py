@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import math
 import numbers
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +36,12 @@ from shapely.geometry import Point, box
 
 from blankspot import _mclp
 from blankspot._errors import (
-    BlankspotWarning,
     EmptyInputError,
     InputError,
     InputFileError,
     NoOverlapError,
 )
-from blankspot._validate import check_options, require_crs
+from blankspot._validate import check_options, require_crs, warn_user
 from blankspot.assessment import Assessment
 
 __all__ = [
@@ -1357,11 +1355,10 @@ def rank_sites(
             "optimum is simply every site. Pass k= or budget_idr=, or use method='greedy' "
             "to rank all sites."
         )
-    table = _prepare_sites(sites, assessment, id_col=id_col)
-    m = len(table)
     demand, weighted = _demand(assessment, weights)
     total = demand.total_weight if weighted else demand.total_count
 
+    # checked before the sites: with nothing to connect, an empty candidate list is expected
     if demand.total_count <= 0 or len(demand.xy) == 0:
         return _empty_plan(
             assessment,
@@ -1371,6 +1368,9 @@ def rank_sites(
             message="no uncovered businesses: every business in the villages already has signal, "
             "so there is nothing to connect",
         )
+
+    table = _prepare_sites(sites, assessment, id_col=id_col)
+    m = len(table)
 
     # costs
     has_cost_col = "cost_idr" in table.columns
@@ -1394,7 +1394,7 @@ def rank_sites(
                 f"budget_idr={budget:,.0f} is below the cheapest site (Rp {cheapest:,.0f}): "
                 "no site can be built"
             )
-            warnings.warn(msg, BlankspotWarning, stacklevel=2)
+            warn_user(msg)
             return _empty_plan(
                 assessment, method=method, weighted=weighted, total=total, message=msg
             )
@@ -1402,7 +1402,7 @@ def rank_sites(
     k_asked = k
     if k is not None and k > m:
         msg = f"k={k} exceeds the {m} candidate sites: ranking all useful sites instead"
-        warnings.warn(msg, BlankspotWarning, stacklevel=2)
+        warn_user(msg)
         notes.append(msg)
         k = m
 
@@ -1455,7 +1455,7 @@ def rank_sites(
                 f"HiGHS stopped ({res.status}) before proving the optimum: the plan is within "
                 f"{res.gap:.2%} of the best possible"
             )
-            warnings.warn(msg, BlankspotWarning, stacklevel=2)
+            warn_user(msg)
             notes.append(msg)
     chosen = res.chosen
     if k is not None and len(chosen) < k:
