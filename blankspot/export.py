@@ -338,7 +338,9 @@ def export(
       The mapping depends only on the column names and their order, so it is the same
       on every run.
     * ``<stem>.csv``: the ranked list for officials, UTF-8 *with* a byte-order mark
-      (``utf-8-sig``) because Excel only detects UTF-8 in a CSV that has one. Sites:
+      (``utf-8-sig``) because Excel only detects UTF-8 in a CSV that has one; with
+      ``lang="id"`` the separator is ``;`` and the decimal mark ``,``, as Excel set to
+      Indonesian expects. Shares are rounded to 4 decimals, metres to whole metres. Sites:
       rank, site id, WGS84 longitude/latitude (6 decimals), kabupaten, kecamatan, the
       site's village, villages reached (number and names), new and cumulative businesses
       (and weighted ones for a weighted plan), radius, cost and cost per new business
@@ -692,7 +694,19 @@ def _site_table(plan: Any, assessment: Assessment) -> pd.DataFrame:
             t[col] = _whole_rupiah(t[col])
     if not plan.weighted:
         t = t.drop(columns=[c for c in t.columns if "weighted" in c])
-    return t.reset_index(drop=True)
+    return _round_for_officials(t).reset_index(drop=True)
+
+
+def _round_for_officials(t: pd.DataFrame) -> pd.DataFrame:
+    """Round shares to 4 decimals (0.01 %) and metres to whole metres."""
+    for col in t.columns:
+        if not pd.api.types.is_float_dtype(t[col].dtype):
+            continue
+        if col.endswith("_share"):
+            t[col] = t[col].round(4)
+        elif col.endswith("_m"):
+            t[col] = t[col].round(0)
+    return t
 
 
 def _village_table(villages: gpd.GeoDataFrame, *, weighted: bool) -> pd.DataFrame:
@@ -715,7 +729,7 @@ def _village_table(villages: gpd.GeoDataFrame, *, weighted: bool) -> pd.DataFram
             t[col] = villages[col]
     if "rank" in t.columns:
         t = t.sort_values("rank", kind="stable")
-    return t.reset_index(drop=True)
+    return _round_for_officials(t).reset_index(drop=True)
 
 
 def _summary_table(assessment: Assessment, plan: Any | None, lang: str) -> pd.DataFrame:
@@ -795,7 +809,11 @@ def _headers(columns: Iterable[str], lang: str) -> list[str]:
 
 def _write_csv(path: Path, table: pd.DataFrame, lang: str) -> None:
     out = table.set_axis(_headers(table.columns, lang), axis=1)
-    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    # Excel set to Indonesian reads ';' as the list separator and ',' as the decimal mark
+    sep, decimal = (";", ",") if lang == "id" else (",", ".")
+    out.to_csv(
+        path, index=False, encoding="utf-8-sig", lineterminator="\n", sep=sep, decimal=decimal
+    )
 
 
 def _column_format(table: pd.DataFrame, col: str) -> str | None:

@@ -466,20 +466,24 @@ def test_csv_priority_list_in_english(written):
     assert t["village_names"].iloc[0] == "Way Halim;Désa Ēmpat"
     assert t["cost_idr"].tolist() == [2_600_000_000, 1_200_000_000]
     assert t["cumulative_businesses"].tolist() == [1, 2]
-    np.testing.assert_allclose(t["backhaul_m"].iloc[1], math.hypot(8.5, 3.5))
+    assert t["backhaul_m"].iloc[1] == round(math.hypot(8.5, 3.5))  # 9.19 m -> whole metres
 
 
 def test_csv_priority_list_in_bahasa_indonesia(tmp_path, plan):
     export(plan, tmp_path, formats="csv", lang="id")
     assert files_in(tmp_path) == ["priority_sites.csv"]
-    t = pd.read_csv(tmp_path / "priority_sites.csv", encoding="utf-8-sig")
+    # Indonesian Excel conventions: ';' between fields, ',' as the decimal mark
+    first_row = (tmp_path / "priority_sites.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert first_row.startswith("1;")
+    t = pd.read_csv(tmp_path / "priority_sites.csv", encoding="utf-8-sig", sep=";", decimal=",")
     assert t.columns.tolist() == SITE_HEADERS_ID
     assert t["Peringkat"].tolist() == [1, 2]
+    assert t["Jarak backhaul (m)"].tolist() == [100.0, 9.0]
 
 
 def test_weighted_plan_adds_weighted_columns(tmp_path):
     export(make_plan(weighted=True), tmp_path, formats=("csv",), lang="id")
-    t = pd.read_csv(tmp_path / "priority_sites.csv", encoding="utf-8-sig")
+    t = pd.read_csv(tmp_path / "priority_sites.csv", encoding="utf-8-sig", sep=";", decimal=",")
     pos = SITE_HEADERS_ID.index("Pangsa kumulatif") + 1
     assert t.columns.tolist()[pos : pos + 3] == [
         "UMKM tertimbang baru terlayani",
