@@ -91,6 +91,13 @@ def working_crs(villages: Any, crs: Any = None) -> CRS:
                 "distances and areas in metres: pass a projected CRS such as the UTM zone "
                 "(EPSG:32748 for most of Lampung) or leave crs=None to estimate it."
             )
+        unit = out.axis_info[0].unit_name if out.axis_info else ""
+        if unit not in ("metre", "meter"):
+            raise CRSError(
+                f"crs={out.to_string()} measures in {unit or 'unknown units'}, not metres; "
+                "blankspot's radius_m, spacing_m and km² need a metric CRS such as the UTM "
+                "zone (EPSG:32748 for most of Lampung)."
+            )
         log.info("Working CRS: %s (given by the caller)", out.to_string())
         return out
     require_crs(villages.crs, what="villages")

@@ -20,7 +20,7 @@ from blankspot._errors import (
     InputError,
     NoOverlapError,
 )
-from blankspot._validate import check_options, require_crs, working_crs
+from blankspot._validate import check_options, require_crs, warn_user, working_crs
 from blankspot.io import read_businesses
 
 __all__ = ["Assessment", "assess"]
@@ -268,16 +268,13 @@ def _as_business_points(businesses: Any) -> gpd.GeoDataFrame:
         if len(businesses) == 0:
             raise EmptyInputError("businesses is empty: there is nothing to assess.")
         require_crs(businesses.crs, what="businesses")
-        biz = businesses
-        if "rejected_reason" not in biz.columns:
-            geoms = biz.geometry.array
-            missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-            biz = biz.copy()
-            biz["rejected_reason"] = pd.Series(
-                np.where(missing, "geometry is missing or empty", None),
-                index=biz.index,
-                dtype="object",
-            )
+        if "rejected_reason" in businesses.columns:
+            return businesses  # already read by read_businesses
+        # the reader's checks (coordinate ranges, (0, 0), non-points) apply to every input;
+        # an explicit 'weight' column is honoured, so scoring and ranking agree on it
+        weight_col = "weight" if "weight" in businesses.columns else None
+        biz = read_businesses(businesses, weight_col=weight_col)
+        biz.index = businesses.index  # the caller's index, row for row
         return biz
     if isinstance(businesses, pd.DataFrame):
         return read_businesses(businesses)
@@ -360,6 +357,11 @@ def _assess_points(
         reason[newly] = "geometry is missing or empty"
         rejected_mask = rejected_mask | newly
     valid = ~rejected_mask
+    if not valid.any():
+        raise EmptyInputError(
+            f"None of the {n_input} businesses has a usable location (see the "
+            "rejected_reason column), so there is nothing to assess."
+        )
 
     valid_geo = biz.geometry[valid]
     if len(valid_geo) and (shapely.get_type_id(valid_geo.array) != 0).any():
@@ -374,6 +376,7 @@ def _assess_points(
     x, y = shapely.get_x(pts_w), shapely.get_y(pts_w)
     covered_v, signal_v = source.points(x, y, wcrs)
     covered_v = np.asarray(covered_v, dtype=bool)
+    notes = _check_raster_extent(source, out_v, signal_v, vidx >= 0)
 
     n = n_input
     village_pos = np.full(n, -1, dtype="int64")
@@ -464,7 +467,46 @@ def _assess_points(
         crs=wcrs,
         weight_col=weight_col,
         coverage=source,
+        notes=notes,
     )
+
+
+def _check_raster_extent(
+    source: Any, vil: gpd.GeoDataFrame, signal: Any, inside: np.ndarray
+) -> tuple[str, ...]:
+    """Refuse or flag a raster that leaves villages or businesses without data.
+
+    Outside a raster, or on its no-data pixels, nothing is known, and blankspot counts it as
+    uncovered. That is right for a raster that maps the whole area, and a silent wrong answer
+    for one that was cropped or covers a single district.
+    """
+    if not isinstance(source, cov.RasterCoverage) or signal is None:
+        return ()
+    notes = []
+    no_data = ~np.isfinite(np.asarray(signal, dtype="float64")[inside])
+    n_in = int(inside.sum())
+    if n_in and no_data.all():
+        raise NoOverlapError(
+            f"None of the {n_in} businesses inside the villages falls on a pixel with data in "
+            f"{source.description}: the raster does not cover where the businesses are. Check "
+            "that the raster is for this area (and its CRS), or combine it with other coverage "
+            "using blankspot.coverage.union."
+        )
+    x0, y0, x1, y1 = source.bounds_in(vil.crs)
+    geoms = vil.geometry.array
+    inside_area = shapely.area(shapely.clip_by_rect(geoms, x0, y0, x1, y1)).sum()
+    area_share_out = 1.0 - inside_area / shapely.area(geoms).sum()
+    share_no_data = float(no_data.mean()) if n_in else 0.0
+    if share_no_data > 0.1 or area_share_out > 0.1:
+        msg = (
+            f"{source.description} leaves {area_share_out:.0%} of the village area outside the "
+            f"raster and {share_no_data:.0%} of the businesses inside villages on pixels without "
+            "data; all of them count as uncovered. If the raster does not map the whole area, "
+            "clip the villages to it or add other coverage with blankspot.coverage.union."
+        )
+        warn_user(msg)
+        notes.append(msg)
+    return tuple(notes)
 
 
 def _assess_counts(
@@ -478,7 +520,14 @@ def _assess_counts(
 ) -> Assessment:
     if len(counts) == 0:
         raise EmptyInputError("business counts are empty: there is nothing to assess.")
-    ids = counts.index.astype(str)
+    if pd.api.types.is_float_dtype(counts.index.dtype):
+        raise InputError(
+            "business counts are keyed by decimal numbers (e.g. "
+            f"{counts.index[0]!r}); village codes must be text, because a number loses "
+            "trailing zeros (18.10 becomes 18.1). Read the code column as text "
+            "(pandas.read_csv(..., dtype={'kode': str}))."
+        )
+    ids = counts.index.astype(str).str.strip()
     if ids.has_duplicates:
         dup = ids[ids.duplicated()].unique()
         raise InputError(
@@ -506,6 +555,13 @@ def _assess_counts(
             + ". Fill missing counts with 0 or drop those villages from the Series."
         )
     known = ids.isin(out_v.index)
+    if not known.any():
+        raise InputError(
+            f"None of the {len(ids)} village ids of the business counts (e.g. "
+            f"{', '.join(ids[:3])}) is a village id (e.g. {', '.join(out_v.index[:3])}). Key "
+            "the counts by the same code as the villages; note that BPS and Kemendagri codes "
+            "are numbered differently and cannot be converted into each other."
+        )
     total_input = float(values.sum())
     rejected = pd.DataFrame(
         {"count": pd.Series(dtype="float64"), "reason": pd.Series(dtype=object)}
@@ -534,14 +590,12 @@ def _assess_counts(
     spots["weighted_businesses"] = spots["n_businesses"]
 
     outside = float(values[~known].sum())
-    if outside:
+    if (~known).any():
         missing_ids = ids[~known]
-        log.warning(
-            "%g businesses are counted for %d village id(s) not among the villages "
-            "(e.g. %s): accounted as outside_villages.",
-            outside,
-            len(missing_ids),
-            ", ".join(missing_ids[:5]),
+        warn_user(
+            f"{outside:g} businesses are counted for {len(missing_ids)} village id(s) that are "
+            f"not among the villages (e.g. {', '.join(missing_ids[:5])}): they are accounted "
+            "as outside_villages."
         )
     accounting = {
         "input": total_input,

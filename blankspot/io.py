@@ -1100,6 +1100,7 @@ def read_businesses(
         out_crs = crs if crs is not None else CRS.from_epsg(4326)
         own = pd.DataFrame(frame)
     geographic = bool(out_crs.is_geographic)
+    swap_cols: tuple[str, str] | None = None  # (lon, lat) columns, for the swapped-columns fix
 
     if use_geometry:
         geoms = frame.geometry.array
@@ -1132,25 +1133,12 @@ def read_businesses(
             counts["geometry is not a point"] = int(not_point.sum())
     else:
         lcol, acol = _detect_lonlat(own.columns, lon_col, lat_col, origin)
+        swap_cols = (str(lcol), str(acol))
         x, y, reason, counts = _coordinate_reasons(
             own[lcol].reset_index(drop=True),
             own[acol].reset_index(drop=True),
             geographic=geographic,
         )
-        n_swapped = int(
-            pd.Series(reason, dtype=object)
-            .str.contains("look swapped", regex=False, na=False)
-            .sum()
-        )
-        if n_swapped > 0.5 * len(reason):
-            # most rows would be rejected: that is a wrong column choice, not bad rows
-            raise InputError(
-                f"{origin}: {n_swapped} of {len(reason)} rows have a latitude outside [-90, 90] "
-                f"in column {acol!r} while column {lcol!r} holds values that fit a latitude: "
-                "longitude and latitude look swapped. Pass "
-                f"lon_col={acol!r}, lat_col={lcol!r} (on the command line "
-                f"--lon-col {acol} --lat-col {lcol}) if that is what the columns hold."
-            )
 
     index, _ = _business_index(own, id_col, origin)
     if weight_col is not None:
@@ -1176,8 +1164,40 @@ def read_businesses(
     out = gpd.GeoDataFrame(
         own, geometry=gpd.GeoSeries(_points(x, y, reason), index=index), crs=out_crs
     )
+    n_swapped = int(
+        pd.Series(reason, dtype=object).str.contains("look swapped", regex=False, na=False).sum()
+    )
+    if n_swapped > 0.5 * len(reason):
+        # most rows would be rejected: that is a wrong column choice, not bad rows
+        fix = (
+            f"Pass lon_col={swap_cols[1]!r}, lat_col={swap_cols[0]!r} (on the command line "
+            f"--lon-col {swap_cols[1]} --lat-col {swap_cols[0]}) if that is what the columns "
+            "hold."
+            if swap_cols
+            else "Swap the coordinates of the points, e.g. "
+            "gdf.set_geometry(shapely.points(gdf.geometry.y, gdf.geometry.x))."
+        )
+        raise InputError(
+            f"{origin}: {n_swapped} of {len(reason)} rows have a latitude outside [-90, 90] "
+            "while their longitude would fit a latitude: longitude and latitude look swapped. "
+            + fix
+        )
     out.attrs["weight_col"] = weight_col
     _log_rejected(f"read_businesses {origin}", reason, counts)
+    if len(out) and pd.notna(reason).all():
+        top = "; ".join(f"{k}: {c}" for k, c in sorted(counts.items(), key=lambda kv: -kv[1])[:3])
+        with np.errstate(invalid="ignore"):
+            projected = geographic and bool(np.nanmedian(np.abs(x)) > 180)
+        hint = (
+            " The values look like projected metres, not degrees: pass the CRS they are in "
+            "(crs='EPSG:32748' for UTM 48S)."
+            if projected
+            else " Check lon_col=/lat_col= and the file's decimal separator."
+        )
+        raise EmptyInputError(
+            f"{origin}: every one of the {len(out)} rows was rejected ({top}), so there is "
+            f"nothing to assess.{hint}"
+        )
     return out
 
 

@@ -118,7 +118,7 @@ def test_signal_matches_rasterio_sample(villages, shops, signal_tif):
     result = assess(villages, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
     inside = result.businesses.iloc[:6]
     with rasterio.open(signal_tif) as src:
-        sampled = [v[0] for v in src.sample(zip(inside.geometry.x, inside.geometry.y))]
+        sampled = [v[0] for v in src.sample(zip(inside.geometry.x, inside.geometry.y, strict=True))]
     np.testing.assert_array_equal(inside["signal_dbm"].to_numpy(), sampled)
 
 
@@ -144,7 +144,8 @@ def test_default_working_crs_is_estimated_utm(villages, shops, signal_tif, caplo
 
 def test_counts_mode_by_hand(villages, signal_tif):
     counts = pd.Series({V1: 10, V2: 20, V3: 5, V4: 10, "18.99.99.2999": 3})
-    result = assess(villages, counts, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    with pytest.warns(blankspot.BlankspotWarning, match="not among the villages"):
+        result = assess(villages, counts, coverage.from_raster(signal_tif), crs=CRS_UTM)
     assert result.businesses is None
     v = result.villages
     # uncovered = count x (1 - covered share): 10*0, 20*0.6, 5*1, 10*0.8
@@ -253,3 +254,77 @@ def test_wrong_coverage_type(villages, shops):
 def test_raster_path_shortcut(villages, shops, signal_tif):
     result = assess(villages, shops, signal_tif, crs=CRS_UTM)
     assert result.accounting["covered"] == 3
+
+
+def test_counts_with_no_matching_id_is_an_error(villages, signal_tif):
+    bps = pd.Series([10, 20], index=["1801012001", "1801012003"])  # BPS-style codes
+    with pytest.raises(blankspot.InputError, match="cannot be converted into each other"):
+        assess(villages, bps, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+def test_counts_keyed_by_decimal_numbers_is_an_error(villages, signal_tif):
+    with pytest.raises(blankspot.InputError, match=r"18\.10 becomes 18\.1"):
+        assess(villages, pd.Series([1], index=[18.10]), signal_tif, crs=CRS_UTM)
+
+
+def test_counts_ids_are_stripped(villages, signal_tif):
+    result = assess(villages, pd.Series({f" {V3} ": 4}), signal_tif, crs=CRS_UTM)
+    assert result.accounting["uncovered"] == 4.0  # V3 has no signal at all
+
+
+def _write_quarter_raster(path, signal_tif):
+    """The top-left 5 x 5 pixels of the signal raster: V1 only."""
+    with rasterio.open(signal_tif) as src:
+        profile = src.profile | {"width": 5, "height": 5}
+        data = src.read(1)[:5, :5]
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def test_raster_missing_every_business_is_an_error(villages, shops, signal_tif, tmp_path):
+    quarter = _write_quarter_raster(tmp_path / "q.tif", signal_tif)
+    # only b1..b5 (V2..V4): all fall outside the raster, which would make them all "uncovered"
+    with pytest.raises(blankspot.NoOverlapError, match="None of the 5 businesses inside"):
+        assess(villages, shops.iloc[1:6], coverage.from_raster(quarter), crs=CRS_UTM)
+
+
+def test_raster_covering_part_of_the_villages_warns(villages, shops, signal_tif, tmp_path):
+    quarter = _write_quarter_raster(tmp_path / "q.tif", signal_tif)
+    # the raster covers V1 only: 75 % of the village area is outside it, 5 of 6 businesses too
+    with pytest.warns(blankspot.BlankspotWarning, match="leaves 75% of the village area"):
+        result = assess(villages, shops, coverage.from_raster(quarter), crs=CRS_UTM)
+    assert "83%" in result.notes[0]  # 5 of the 6 businesses inside villages
+
+
+def test_geodataframe_businesses_get_the_reader_checks(villages, signal_tif):
+    pts = gpd.GeoDataFrame(
+        geometry=[Point(105.0, -5.0), Point(105.0, 95.0), Point(0, 0)], crs="EPSG:4326"
+    )
+    pts.index = ["a", "b", "c"]
+    shop = gpd.GeoDataFrame(geometry=[Point(X0 + 2.5, Y0 + 2.5)], index=["v3"], crs=CRS_UTM).to_crs(
+        "EPSG:4326"
+    )
+    both = pd.concat([pts, shop])
+    result = assess(villages, both, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    status = result.businesses["status"]
+    # out-of-range latitude and the (0, 0) placeholder are rejected, not "outside villages"
+    assert status.to_dict() == {
+        "a": "outside_villages",
+        "b": "rejected",
+        "c": "rejected",
+        "v3": "uncovered",
+    }
+    assert list(result.businesses.index) == ["a", "b", "c", "v3"]
+
+
+def test_weight_column_of_a_geodataframe_is_used(villages, shops, signal_tif):
+    result = assess(villages, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    assert result.weight_col == "weight"
+    assert result.weighted
+
+
+def test_working_crs_in_feet_is_refused(villages, shops, signal_tif):
+    # NAD83 / California zone 1 (US survey feet): projected, but radius_m would be in feet
+    with pytest.raises(blankspot.CRSError, match="not metres"):
+        assess(villages, shops, coverage.from_raster(signal_tif), crs="EPSG:2225")

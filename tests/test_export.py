@@ -188,13 +188,14 @@ ALL_FILES = sorted(
 
 SITE_HEADERS_EN = [
     "rank", "site_id", "longitude", "latitude", "kabupaten", "kecamatan", "village_id",
-    "village_name", "villages_reached", "village_names", "new_businesses",
+    "village_name", "villages_reached", "village_ids", "village_names", "new_businesses",
     "cumulative_businesses", "cumulative_share", "radius_m", "cost_idr",
     "cost_per_new_business", "backhaul_to", "backhaul_m",
 ]  # fmt: skip
 SITE_HEADERS_ID = [
     "Peringkat", "ID Lokasi", "Bujur", "Lintang", "Kabupaten/Kota", "Kecamatan",
     "Kode Desa/Kelurahan", "Desa/Kelurahan", "Desa/Kelurahan terjangkau",
+    "Kode desa/kelurahan terjangkau",
     "Nama desa/kelurahan terjangkau", "UMKM baru terlayani", "UMKM kumulatif",
     "Pangsa kumulatif", "Radius (m)", "Biaya (Rp)", "Biaya per UMKM (Rp)", "Backhaul ke",
     "Jarak backhaul (m)",

@@ -890,3 +890,12 @@ def test_real_opencellid(shared_data: Path) -> None:
     assert len(subset) == 60
     assert subset.index.isin(full.index).all()
     assert_geodataframe_equal(subset, full.loc[subset.index])
+
+
+def test_businesses_all_rejected_is_an_error_with_a_crs_hint() -> None:
+    import io
+
+    # UTM metres read as degrees: every row out of range
+    buf = io.StringIO("x,y\n527000,9409000\n528000,9410000\n")
+    with pytest.raises(EmptyInputError, match="look like projected metres"):
+        read_businesses(buf)
