@@ -254,7 +254,7 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
         )
     _say(
         quiet,
-        f"Plan ({plan.method}):{' ' * max(1, 14 - len(plan.method))}{len(sites)} sites connect "
+        f"{'Plan (' + plan.method + '):':<23}{len(sites)} sites connect "
         f"{plan.objective:,.0f} of {plan.total_uncovered:,.0f} uncovered businesses "
         f"({quality})",
     )
