@@ -208,3 +208,31 @@ def test_clean_install_runs_demo_from_elsewhere(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (elsewhere / "D" / "blankspot.gpkg").exists()
     assert "Top sites" in done.stdout
+
+
+def test_plan_when_everything_is_covered(tmp_path, villages, signal_tif, capsys):
+    vpath = tmp_path / "desa.gpkg"
+    villages.reset_index().rename(columns={"village_id": "kode", "name": "nama"}).to_file(vpath)
+    # one business in V1, which has signal everywhere
+    pt = gpd.GeoSeries(shapely.points([[X0 + 1.5, Y0 + 8.5]]), crs=CRS_UTM).to_crs("EPSG:4326")
+    bpath = tmp_path / "umkm.csv"
+    pd.DataFrame({"longitude": pt.x, "latitude": pt.y}).to_csv(bpath, index=False)
+    argv = ["plan", "--villages", str(vpath), "--businesses", str(bpath), "--coverage"]
+    argv += [str(signal_tif), "--crs", CRS_UTM, "--no-maps", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "0 sites connect 0 of 0 uncovered businesses" in out
+    assert "nothing to connect" in out
+
+
+def test_existing_outputs_are_refused_before_any_work(tiny_files, capsys):
+    out = tiny_files["dir"] / "taken"
+    out.mkdir()
+    (out / "map.png").write_bytes(b"not ours")
+    argv = ["plan", "--villages", "does-not-exist.gpkg", "--businesses", "x.csv"]
+    argv += ["--coverage", "y.tif", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    # the refusal comes first: the missing input files were never opened
+    assert "map.png already exist" in err and "does-not-exist" not in err
+    assert (out / "map.png").read_bytes() == b"not ours"
