@@ -72,6 +72,7 @@ class PlanOptions:
     time_limit_s: float = 60.0
     default_cost_idr: float = 2.6e9
     sites_id_col: str | None = None
+    map_title: str | None = None
 
 
 class _Steps:
@@ -176,7 +177,7 @@ def run_pipeline(
         with steps.step("maps"):
             png = out_dir / "map.png"
             html = out_dir / "map.html"
-            plot_plan(plan, path=png, lang=opts.lang)
+            plot_plan(plan, path=png, lang=opts.lang, title=opts.map_title)
             explore_plan(plan, path=html, lang=opts.lang)
             written = {**written, "map_png": png, "map_html": html}
     return {"assessment": result, "scores": scores, "plan": plan, "written": written}
@@ -307,6 +308,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         maps=not args.no_maps,
         bound=args.bound or "lp",
         time_limit_s=args.time_limit_s or 60.0,
+        map_title=(
+            "Sampel Lampung (data sintetis): blank spot dan lokasi menara usulan"
+            if args.lang == "id"
+            else "Lampung sample (synthetic data): blank spots and proposed sites"
+        ),
     )
     _precheck(opts)
     try:

@@ -193,15 +193,27 @@ def plot_plan(
     weighted = plan.weighted if plan is not None else assessment.weighted
     col = "weighted_uncovered" if weighted else "n_uncovered"
     villages = assessment.villages.to_crs(crs)
+    values = villages[col].to_numpy(dtype="float64")
+    positive = values[np.isfinite(values) & (values > 0)]
+    # one extreme village must not wash every other one out: cap the scale at the 98th
+    # percentile and mark the cap with an arrow on the colour bar
+    vmax = float(np.percentile(positive, 98)) if len(positive) else 1.0
+    clipped = bool(len(positive) and positive.max() > vmax)
     villages.plot(
         column=col,
         ax=ax,
         cmap="OrRd",
+        vmin=0.0,
+        vmax=max(vmax, 1.0),
         edgecolor=_EDGE_COLOR,
         # thin edges: a province has thousands of villages
         linewidth=0.15,
         legend=True,
-        legend_kwds={"label": text[f"uncovered{'_weighted' if weighted else ''}"], "shrink": 0.6},
+        legend_kwds={
+            "label": text[f"uncovered{'_weighted' if weighted else ''}"],
+            "shrink": 0.6,
+            "extend": "max" if clipped else "neither",
+        },
     )
     handles = [Patch(facecolor="none", edgecolor=_EDGE_COLOR, label=text["villages"])]
     spots = assessment.blank_spots
