@@ -19,6 +19,7 @@ matrix.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import math
@@ -70,9 +71,10 @@ class MCLPResult:
     gap : float
         ``(upper_bound - objective) / upper_bound`` (0 when both are 0); 0 for a proven optimum.
     method : str
-        ``"greedy"`` or ``"exact"``.
+        ``"greedy"``, ``"exact"`` or ``"order"`` (:func:`order_by_marginal`).
     status : str
-        ``"greedy"``, ``"greedy (best single site)"``, or the HiGHS model status
+        ``"greedy"`` or ``"greedy (largest gain)"`` (which budgeted plan won, see
+        :func:`greedy_mclp`), ``"ordered"``, or the HiGHS model status
         (``"Optimal"``, ``"Time limit reached"``, ...).
     """
 
@@ -326,6 +328,114 @@ def _online_bound(
 # --------------------------------------------------------------------------- greedy
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One lazy-greedy run: sites in pick order, their gains, the total and a bound."""
+
+    chosen: list[int]
+    gains: list[float]
+    value: float
+    bound: float
+
+
+def _priority(g: float, c: float, by_ratio: bool) -> float:
+    """Gain, or gain per cost (``inf`` for a useful free site, 0 for a useless one)."""
+    if not by_ratio:
+        return g
+    if g <= 0:
+        return 0.0
+    return math.inf if c <= 0 else g / c
+
+
+def _lazy_greedy(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    gains: np.ndarray,
+    cost: np.ndarray | None,
+    *,
+    k_cap: int,
+    budget: float | None,
+    by_ratio: bool,
+    bound_k: int | None = None,
+    bound_budget: float | None = None,
+) -> _Plan:
+    """CELF: pick by gain (or gain per cost) among the sites that still fit ``budget``.
+
+    Heap entries are ``(-priority, -gain, index, iteration of the evaluation)``, so ties in
+    priority go to the larger gain (this is what orders free sites, whose priority is
+    ``inf``), then to the smaller index. Stale entries never rank below fresh ones:
+    by submodularity a stale gain, and hence its ratio, only overestimates. ``bound_k`` /
+    ``bound_budget`` switch on the online bound (:func:`_online_bound`) for that problem;
+    otherwise ``bound`` is ``inf``.
+    """
+    n, m = A.shape
+    indptr, indices = A.indptr, A.indices
+    cost_of = cost if cost is not None else np.zeros(m)
+    remaining = math.inf if budget is None else float(budget)
+    # sums of costs that exactly meet the budget must not fail on rounding
+    slack = 0.0 if budget is None else 1e-9 * max(float(budget), 1.0)
+    stale = gains.copy()  # latest known gain of every site: an upper bound of its true gain
+    if by_ratio:  # vectorised _priority
+        with np.errstate(divide="ignore", invalid="ignore"):
+            first = np.where(gains <= 0, 0.0, np.where(cost_of <= 0, math.inf, gains / cost_of))
+    else:
+        first = gains
+    heap = list(zip((-first).tolist(), (-gains).tolist(), range(m), [0] * m, strict=True))
+    heapq.heapify(heap)
+    covered = np.zeros(n, dtype=bool)
+    chosen: list[int] = []
+    chosen_gains: list[float] = []
+    value = 0.0
+    track_bound = bound_k is not None or bound_budget is not None
+    bound = math.inf
+    if track_bound:
+        bound = _online_bound(0.0, stale, bound_k, bound_budget, cost)
+
+    while heap and len(chosen) < k_cap:
+        _, _, j, stamp = heap[0]
+        if cost_of[j] > remaining + slack:  # never affordable again: the budget only shrinks
+            heapq.heappop(heap)
+            continue
+        if stamp == len(chosen):
+            heapq.heappop(heap)
+            g = float(stale[j])
+            if g <= 0:  # the best remaining site adds nothing
+                break
+            covered[indices[indptr[j] : indptr[j + 1]]] = True
+            chosen.append(j)
+            chosen_gains.append(g)
+            value += g
+            remaining -= cost_of[j]
+            stale[j] = 0.0
+            it = len(chosen)
+            if track_bound and (m <= _BOUND_EVERY_ITERATION_MAX_SITES or (it & (it - 1)) == 0):
+                bound = min(bound, _online_bound(value, stale, bound_k, bound_budget, cost))
+            continue
+        heapq.heappop(heap)
+        rows = indices[indptr[j] : indptr[j + 1]]
+        g = float(w[rows][~covered[rows]].sum())
+        stale[j] = g
+        heapq.heappush(heap, (-_priority(g, float(cost_of[j]), by_ratio), -g, j, len(chosen)))
+
+    if track_bound:
+        # exact marginal gains w.r.t. the final plan: one sparse product
+        final = np.asarray(A.T @ (w * ~covered), dtype="float64").ravel()
+        final[chosen] = 0.0
+        bound = min(bound, _online_bound(value, final, bound_k, bound_budget, cost))
+    return _Plan(chosen, chosen_gains, value, bound)
+
+
+def _budget_can_bind(gains: np.ndarray, costs: np.ndarray, k_cap: int, budget: float) -> bool:
+    """Whether some plan greedy could pick (<= ``k_cap`` useful sites) exceeds ``budget``.
+
+    Greedy only ever picks sites with a positive initial gain; when the ``k_cap`` most
+    expensive of those fit together, every such plan fits and the budget is irrelevant.
+    """
+    useful = costs[gains > 0]
+    slack = 1e-9 * max(float(budget), 1.0)
+    return _top_k_sum(useful, k_cap) > float(budget) + slack
+
+
 def greedy_mclp(
     A: sp.spmatrix,
     w: np.ndarray,
@@ -337,10 +447,12 @@ def greedy_mclp(
     """Lazy greedy maximal covering (CELF) with an online optimality bound.
 
     Repeatedly adds the site with the largest marginal gain (weighted demand it covers that
-    no chosen site covers yet), or with a ``budget`` the largest gain per cost among the
-    sites still affordable. Stale gains kept in a heap are upper bounds of the current ones
-    (coverage is submodular), so only the top of the heap is re-evaluated (Minoux 1978,
-    Leskovec et al. 2007).
+    no chosen site covers yet). Stale gains kept in a heap are upper bounds of the current
+    ones (coverage is submodular), so only the top of the heap is re-evaluated (Minoux
+    1978, Leskovec et al. 2007). With a ``budget`` that can bind, two plans are built
+    within the budget and the site count, and the better is returned: the cost-benefit
+    greedy (largest gain per cost) and the plain greedy (largest gain among the sites
+    that still fit).
 
     Parameters
     ----------
@@ -359,19 +471,29 @@ def greedy_mclp(
     -------
     MCLPResult
         Sites in the order greedy picked them. Selection stops when ``k`` sites are chosen,
-        the budget is spent, or no site adds anything.
+        no remaining site fits the budget, or no site adds anything. ``status`` says which
+        plan won: ``"greedy"`` (plain greedy without a binding budget, else cost-benefit)
+        or ``"greedy (largest gain)"``.
 
     Notes
     -----
     For a site count, greedy covers at least ``1 - 1/e`` (63 %) of the optimum (Nemhauser,
-    Wolsey & Fisher 1978). With a budget, the cost-benefit greedy is compared with the best
-    single affordable site and the better is returned, which guarantees at least
+    Wolsey & Fisher 1978). A budget *can bind* when the ``k`` (or all, without ``k``) most
+    expensive sites that cover anything cost more than it together; otherwise it is
+    ignored and the result is exactly the plain greedy for ``k``. A binding budget gets
+    the better of the two plans above. The plain greedy starts with the best single
+    affordable site, so this includes the best-single-site safeguard and covers at least
     ``(1 - 1/e) / 2`` of the optimum (Khuller, Moss & Naor 1999; Leskovec et al. 2007).
+    Ties (a difference below ``1e-12`` relative, so that summation order cannot decide) go
+    to the cost-benefit plan.
+    In the cost-benefit greedy, sites of equal gain per cost (in particular free sites)
+    go in order of decreasing gain.
     ``upper_bound`` is the smallest of: the weighted demand any site covers, the
-    data-dependent bound of Leskovec et al. (2007) evaluated after each pick (top-k
-    marginal gains, or their fractional knapsack over the budget), and for a site count
-    ``objective / (1 - 1/e)``. Ties are broken by the smaller column index.
-    Cost: one pass over ``A`` to initialise, then each re-evaluation reads one column.
+    data-dependent bound of Leskovec et al. (2007) evaluated after each pick of every
+    plan (top-k marginal gains, or their fractional knapsack over the budget), and when
+    the budget cannot bind and ``k`` sites were picked, ``objective / (1 - 1/e)``. Ties
+    are broken by the smaller column index. Cost: one pass over ``A`` to initialise, then
+    each re-evaluation reads one column; a binding budget runs greedy twice.
 
     Examples
     --------
@@ -382,96 +504,48 @@ def greedy_mclp(
     ([1, 0], [3.0, 1.0], 4.0)
     """
     A, w, costs = _check_problem(A, w, k, budget, costs)
-    n, m = A.shape
-    indptr, indices = A.indptr, A.indices
+    m = A.shape[1]
     k_cap = m if k is None else min(int(k), m)
     coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
-
     gains = np.asarray(A.T @ w, dtype="float64").ravel()  # exact initial marginal gains
-    stale = gains.copy()  # latest known gain of every site: an upper bound of its true gain
-    use_cost = budget is not None
-    cost = costs if costs is not None else np.ones(m)
-    remaining = float(budget) if use_cost else math.inf
-    # sums of costs that exactly meet the budget must not fail on rounding
-    slack = 1e-9 * max(float(budget), 1.0) if use_cost else 0.0
 
-    def key(g: float, j: int) -> float:
-        if not use_cost:
-            return g
-        if g <= 0:
-            return 0.0
-        return math.inf if cost[j] <= 0 else g / cost[j]
-
-    # heap of (-key, site index, iteration at which the key was computed)
-    heap = [(-key(float(gains[j]), j), j, 0) for j in range(m)]
-    heapq.heapify(heap)
-    covered = np.zeros(n, dtype=bool)
-    chosen: list[int] = []
-    chosen_gains: list[float] = []
-    value = 0.0
-    bound_k = k
-    bound_budget = float(budget) if use_cost else None
-    track_bound = bound_k is not None or bound_budget is not None
-    bound = math.inf
-    if track_bound:
-        bound = _online_bound(0.0, stale, bound_k, bound_budget, costs)
-
-    while heap and len(chosen) < k_cap:
-        _, j, stamp = heap[0]
-        if cost[j] > remaining + slack:  # never affordable again: the budget only shrinks
-            heapq.heappop(heap)
-            continue
-        if stamp == len(chosen):
-            heapq.heappop(heap)
-            g = float(stale[j])
-            if g <= 0:  # the best remaining site adds nothing
-                break
-            rows = indices[indptr[j] : indptr[j + 1]]
-            covered[rows] = True
-            chosen.append(j)
-            chosen_gains.append(g)
-            value += g
-            remaining -= cost[j] if use_cost else 0.0
-            stale[j] = 0.0
-            it = len(chosen)
-            if track_bound and (m <= _BOUND_EVERY_ITERATION_MAX_SITES or (it & (it - 1)) == 0):
-                bound = min(bound, _online_bound(value, stale, bound_k, bound_budget, costs))
-            continue
-        heapq.heappop(heap)
-        rows = indices[indptr[j] : indptr[j + 1]]
-        g = float(w[rows][~covered[rows]].sum())
-        stale[j] = g
-        heapq.heappush(heap, (-key(g, j), j, len(chosen)))
-
-    status = "greedy"
-    if use_cost:
-        # best-single-site safeguard (Khuller, Moss & Naor 1999)
-        affordable = np.flatnonzero(cost <= float(budget) + slack)
-        if len(affordable):
-            best = int(affordable[np.argmax(gains[affordable])])  # argmax: first = lowest index
-            if gains[best] > value:
-                log.info(
-                    "budgeted greedy: the best single affordable site (%.6g) beats the "
-                    "cost-benefit greedy (%.6g); using it",
-                    gains[best],
-                    value,
-                )
-                chosen, chosen_gains, value = [best], [float(gains[best])], float(gains[best])
-                covered[:] = False
-                covered[indices[indptr[best] : indptr[best + 1]]] = True
-                status = "greedy (best single site)"
-
-    if track_bound:
-        # exact marginal gains w.r.t. the final plan: one sparse product
-        final = np.asarray(A.T @ (w * ~covered), dtype="float64").ravel()
-        final[chosen] = 0.0
-        bound = min(bound, _online_bound(value, final, bound_k, bound_budget, costs))
-        if k is not None and not use_cost and len(chosen) == k_cap:
-            bound = min(bound, value / GREEDY_FACTOR)
+    bound_budget = None if budget is None else float(budget)
+    binding = (
+        costs is not None
+        and budget is not None
+        and _budget_can_bind(gains, costs, k_cap, float(budget))
+    )
+    run = functools.partial(
+        _lazy_greedy, A, w, gains, costs, k_cap=k_cap, bound_k=k, bound_budget=bound_budget
+    )
+    if not binding:
+        plan = run(budget=None, by_ratio=False)
+        status = "greedy"
+        bound = plan.bound
+        if k is not None and len(plan.chosen) == k_cap:
+            bound = min(bound, plan.value / GREEDY_FACTOR)
+    else:
+        # The plain greedy's first pick is the best single affordable site (largest gain,
+        # then smallest index), so it already contains the best-single-site safeguard of
+        # Khuller, Moss & Naor (1999) and can only add to it.
+        ratio_plan = run(budget=budget, by_ratio=True)
+        gain_plan = run(budget=budget, by_ratio=False)
+        plan, status = ratio_plan, "greedy"
+        # a relative tolerance, so that the same plan summed in another order is a tie
+        if gain_plan.value > ratio_plan.value + 1e-12 * max(1.0, ratio_plan.value):
+            plan, status = gain_plan, "greedy (largest gain)"
+            log.info(
+                "budgeted greedy: picking by largest gain covers %.6g, more than picking by "
+                "gain per cost (%.6g); using it",
+                gain_plan.value,
+                ratio_plan.value,
+            )
+        bound = min(ratio_plan.bound, gain_plan.bound)  # each holds for every plan
+    value = plan.value
     bound = max(value, min(bound, coverable))
     return MCLPResult(
-        chosen=np.asarray(chosen, dtype=np.int64),
-        gains=np.asarray(chosen_gains, dtype="float64"),
+        chosen=np.asarray(plan.chosen, dtype=np.int64),
+        gains=np.asarray(plan.gains, dtype="float64"),
         objective=float(value),
         upper_bound=float(bound),
         gap=relative_gap(value, bound),
@@ -491,7 +565,8 @@ def order_by_marginal(
 
     Used to turn the unordered optimum of :func:`exact_mclp` into a build order: first
     the site covering most, then the one adding most to it, and so on. Sites adding
-    nothing are left out.
+    nothing are left out. With ``costs``, sites of equal gain per cost (in particular
+    free sites) go in order of decreasing gain; remaining ties go to the smaller index.
 
     Parameters
     ----------
@@ -515,20 +590,18 @@ def order_by_marginal(
     >>> order_by_marginal(A, np.ones(3), np.array([0, 1])).chosen.tolist()
     [1, 0]
     """
-    A = _as_csc(A)
     chosen = np.unique(np.asarray(chosen, dtype=np.int64))  # sorted: ties by index
-    sub_costs = None
-    budget = None
-    if costs is not None:
-        sub_costs = np.asarray(costs, dtype="float64")[chosen]
-        budget = float(sub_costs.sum()) * (1 + 1e-9) + 1e-9  # all of them fit
-    r = greedy_mclp(A[:, chosen], w, k=len(chosen), budget=budget, costs=sub_costs)
-    order = chosen[r.chosen]
+    sub_costs = None if costs is None else np.asarray(costs, dtype="float64")[chosen]
+    A_sub, w, sub_costs = _check_problem(_as_csc(A)[:, chosen], w, None, None, sub_costs)
+    gains = np.asarray(A_sub.T @ w, dtype="float64").ravel()
+    plan = _lazy_greedy(
+        A_sub, w, gains, sub_costs, k_cap=len(chosen), budget=None, by_ratio=costs is not None
+    )
     return MCLPResult(
-        chosen=order,
-        gains=r.gains,
-        objective=r.objective,
-        upper_bound=r.objective,
+        chosen=chosen[np.asarray(plan.chosen, dtype=np.int64)],
+        gains=np.asarray(plan.gains, dtype="float64"),
+        objective=float(plan.value),
+        upper_bound=float(plan.value),
         gap=0.0,
         method="order",
         status="ordered",

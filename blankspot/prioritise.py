@@ -1300,9 +1300,13 @@ def rank_sites(
 
     Notes
     -----
-    *Greedy* adds the site with the largest marginal gain, lazily re-evaluated (CELF); with
-    a budget the largest gain per rupiah, compared with the best single affordable site.
-    It reaches at least 63 % (1 - 1/e) of the optimum for a site count, and
+    *Greedy* adds the site with the largest marginal gain, lazily re-evaluated (CELF). With
+    a budget that can bind (the ``k`` dearest useful sites cost more than it together), it
+    runs twice, by largest gain per rupiah and by largest gain among the sites still
+    affordable, and keeps the better plan (ties: per rupiah); a budget that cannot bind
+    leaves the plan for ``k`` unchanged. Sites of equal gain per rupiah (free sites) go by
+    larger gain. It reaches at least 63 % (1 - 1/e) of the optimum for a site count
+    (half that with a binding budget), and
     ``upper_bound`` (Leskovec et al. 2007 online bound) shows how close it actually is.
     *Exact* solves the integer program with HiGHS and orders the optimal sites by marginal
     contribution (per rupiah with a budget); ``upper_bound`` is the solver's dual bound.
@@ -1463,10 +1467,11 @@ def rank_sites(
             f"only {len(chosen)} of the k={k_asked} sites asked for connect anyone new: "
             "every uncovered business within reach of a candidate is connected"
         )
-    if res.status == "greedy (best single site)":
+    if res.status == "greedy (largest gain)":
         notes.append(
-            "the single best affordable site connects more than the cost-benefit greedy "
-            "plan, so the plan is that one site"
+            "picking the site that connects most among those still affordable connects "
+            "more within the budget than picking by businesses per rupiah, so the plan "
+            "follows the largest gain"
         )
 
     sites_out = _plan_table(

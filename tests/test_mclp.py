@@ -164,11 +164,117 @@ def test_budget_best_single_site_safeguard_by_hand():
     costs = np.array([1.0, 10.0])
     r = greedy_mclp(sp.csc_matrix(D), w, budget=10.0, costs=costs)
     # cost-benefit greedy takes site 0 (2), then site 1 no longer fits (9 left) -> 2;
-    # the best single affordable site (site 1, 10) is better
+    # the plain greedy's first pick is the best single affordable site (site 1, 10)
     assert r.chosen.tolist() == [1]
     assert r.objective == 10.0
-    assert r.status == "greedy (best single site)"
+    assert r.status == "greedy (largest gain)"
     assert exact_mclp(sp.csc_matrix(D), w, budget=10.0, costs=costs).objective == 10.0
+
+
+def test_budget_plain_gain_greedy_beats_cost_benefit_by_hand():
+    # site 0: cost 1, covers row 0 (weight 2)        -> 2 per unit cost
+    # site 1: cost 5, covers rows 1-2 (weight 3 + 3) -> 1.2 per unit cost
+    # site 2: cost 5, covers rows 3-4 (weight 3 + 3) -> 1.2 per unit cost
+    D = np.array(
+        [[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]],
+        dtype=bool,
+    )
+    w = np.array([2.0, 3.0, 3.0, 3.0, 3.0])
+    costs = np.array([1.0, 5.0, 5.0])
+    A = sp.csc_matrix(D)
+    # cost-benefit greedy: site 0 (2, 9 left), site 1 (6, 4 left), site 2 no longer fits: 8.
+    # plain greedy: site 1 (6, 5 left), site 2 (6, 0 left), site 0 no longer fits: 12.
+    # best single site: 6. Every subset within 10: {1, 2} = 12 is the best.
+    assert brute_force(D, w, costs=costs, budget=10.0) == 12.0
+    r = greedy_mclp(A, w, budget=10.0, costs=costs)
+    assert r.chosen.tolist() == [1, 2]
+    assert r.gains.tolist() == [6.0, 6.0]
+    assert r.objective == 12.0
+    assert r.status == "greedy (largest gain)"
+    assert r.upper_bound >= 12.0
+    # with k = 2 (or 1) the budget cannot bind (the dearest two cost 5 + 5 = 10): plain
+    # greedy for k, the same plan (its first site only for k = 1)
+    assert greedy_mclp(A, w, k=2, budget=10.0, costs=costs).chosen.tolist() == [1, 2]
+    assert greedy_mclp(A, w, k=1, budget=10.0, costs=costs).chosen.tolist() == [1]
+    # a budget of 6: cost-benefit 0 then 1 (2 + 6 = 8, cost 6); plain 1 (6, then 0 fits: 8)
+    # -> the same value: the tie goes to the cost-benefit plan (order 0, 1)
+    tie = greedy_mclp(A, w, budget=6.0, costs=costs)
+    assert tie.chosen.tolist() == [0, 1]
+    assert tie.objective == 8.0 and tie.status == "greedy"
+
+
+# The rank_sites fixture world (tests/test_prioritise.py): rows b03 b04 b05 b06 b07 b09;
+# A covers {b03, b04} (cost 1), B {b05, b06, b07} (cost 3), C {b07, b09} (cost 1),
+# D {b04} (cost 0.5).
+FOUR_SITES = np.array(
+    [[1, 0, 0, 0], [1, 0, 0, 1], [0, 1, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0]],
+    dtype=bool,
+)
+FOUR_COSTS = np.array([1.0, 3.0, 1.0, 0.5])
+
+
+@pytest.mark.parametrize("budget", [4.0, 6.0, 1e15])
+def test_non_binding_budget_keeps_the_k_plan_by_hand(budget):
+    A = sp.csc_matrix(FOUR_SITES)
+    # k = 2 without a budget: B (3), then A adds 2 (b03 b04), C adds 1 (b09) -> [B, A] = 5.
+    # The two dearest sites cost 3 + 1 = 4 <= budget: no 2-site plan can exceed it.
+    # (Picking by gain per cost would give A (2/1, ties with C and D at 2 -> index),
+    # then C (2/1) = 4.)
+    r = greedy_mclp(A, np.ones(6), k=2, budget=budget, costs=FOUR_COSTS)
+    assert r.chosen.tolist() == [1, 0]
+    assert r.gains.tolist() == [3.0, 2.0]
+    assert r.objective == 5.0 and r.status == "greedy"
+    assert brute_force(FOUR_SITES, np.ones(6), k=2) == 5.0
+    # a little less and the budget binds. Budget 3.99: cost-benefit A, C (4, cost 2);
+    # plain B (3, 0.99 left: A and C no longer fit), then D (b04: 1) = 4. A tie: A, C
+    tight = greedy_mclp(A, np.ones(6), k=2, budget=3.99, costs=FOUR_COSTS)
+    assert tight.chosen.tolist() == [0, 2] and tight.objective == 4.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_non_binding_budget_keeps_the_k_plan_random(seed):
+    rng = np.random.default_rng(300 + seed)
+    n, m = int(rng.integers(5, 40)), int(rng.integers(3, 15))
+    k = int(rng.integers(1, 6))
+    D, w = random_instance(rng, n, m, rng.uniform(0.1, 0.5))
+    costs = rng.integers(1, 6, m).astype(float)
+    A = sp.csc_matrix(D)
+    plain = greedy_mclp(A, w, k=k)
+    # the k dearest sites fit together (the brief's "sum of the k most expensive"), and
+    # k times the dearest site
+    for budget in (np.sort(costs)[::-1][:k].sum(), k * costs.max(), 1e15):
+        r = greedy_mclp(A, w, k=k, budget=float(budget), costs=costs)
+        assert r.chosen.tolist() == plain.chosen.tolist()
+        assert r.gains.tolist() == plain.gains.tolist()
+        assert r.upper_bound >= brute_force(D, w, k=k) - TOL
+
+
+def test_free_sites_go_by_gain_by_hand():
+    # 101 rows; site 0 (free) covers row 0, site 1 (free) covers all 101, site 2 (cost 5)
+    # covers row 100.
+    D = np.zeros((101, 3), dtype=bool)
+    D[0, 0] = True
+    D[:, 1] = True
+    D[100, 2] = True
+    A = sp.csc_matrix(D)
+    costs = np.array([0.0, 0.0, 5.0])
+    # site 1 covers everything: it alone is the plan (gain 101), whatever the budget
+    for budget in (10.0, 4.0):  # 10: cannot bind (0 + 0 + 5); 4: binds (site 2 unaffordable)
+        r = greedy_mclp(A, np.ones(101), budget=budget, costs=costs)
+        assert r.chosen.tolist() == [1]
+        assert r.gains.tolist() == [101.0]
+    # site 1 now covers rows 1..100: free sites 1 (100) and 0 (1) both go in, the larger
+    # gain first; site 2 (row 100) then adds nothing
+    D[0, 1] = False
+    A = sp.csc_matrix(D)
+    r = greedy_mclp(A, np.ones(101), budget=4.0, costs=costs)
+    assert r.chosen.tolist() == [1, 0]
+    assert r.gains.tolist() == [100.0, 1.0]
+    o = order_by_marginal(A, np.ones(101), np.array([0, 1, 2]), costs=costs)
+    assert o.chosen.tolist() == [1, 0]
+    assert o.gains.tolist() == [100.0, 1.0]
+    e = exact_mclp(A, np.ones(101), budget=4.0, costs=costs)
+    assert e.chosen.tolist() == [1, 0] and e.objective == 101.0
 
 
 def test_budget_exactly_spent_is_not_lost_to_rounding():

@@ -651,6 +651,32 @@ def test_budget_plans_by_hand(assessment, sites):
     assert report.sites["cost_per_new_business"].tolist() == [1e9]  # B: 3 bn / 3
 
 
+def test_budget_that_cannot_bind_keeps_the_k_plan(assessment, sites):
+    costed = sites.assign(cost_idr=[1e9, 3e9, 1e9, 0.5e9])
+    # k = 2: B (3: b05 b06 b07), then A adds 2 (b03 b04), C 1 (b09), D 0 -> B, A = 5.
+    # The two dearest sites cost 3 + 1 = 4 bn: a budget of 4 bn (or more) cannot bind.
+    # (By gain per rupiah: A, C, D at 2 per bn, A by gain then id; then C -> A, C = 4.)
+    for budget in (4e9, 6e9, 1e15):
+        plan = rank_sites(assessment, costed, radius_m=2.5, k=2, budget_idr=budget)
+        assert plan.sites["site_id"].tolist() == ["B", "A"]
+        assert plan.sites["new_businesses"].tolist() == [3, 2]
+        assert plan.objective == 5.0
+
+
+def test_binding_budget_plain_gain_plan_wins(assessment, sites):
+    costed = sites.assign(cost_idr=[1e9, 3e9, 1e9, 0.5e9])
+    # budget 4 bn, no k (all useful sites cost 5.5 bn: the budget binds).
+    # per rupiah: A (2/1), C (2/1), 2 bn left: D adds 0, B no longer fits -> 4.
+    # largest gain: B (3, 1 bn left), A (2: b03 b04, 0 left) -> 5; C no longer fits.
+    # Best within 4 bn by hand: B + A = 5 (all 6 need B + A + C = 5 bn).
+    plan = rank_sites(assessment, costed, radius_m=2.5, budget_idr=4e9)
+    assert plan.sites["site_id"].tolist() == ["B", "A"]
+    assert plan.objective == 5.0
+    assert "largest gain" in plan.message
+    exact = rank_sites(assessment, costed, radius_m=2.5, budget_idr=4e9, method="exact")
+    assert exact.objective == 5.0
+
+
 def test_generated_sites_without_cost_get_the_default(assessment):
     mixed = make_sites(("A", "B"), source=["grid", "user"], cost_idr=[np.nan, 1e9])
     plan = rank_sites(assessment, mixed, radius_m=2.5, budget_idr=5e9, default_cost_idr=2e9)
