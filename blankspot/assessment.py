@@ -377,6 +377,17 @@ def _assess_points(
     covered_v, signal_v = source.points(x, y, wcrs)
     covered_v = np.asarray(covered_v, dtype=bool)
     notes = _check_raster_extent(source, out_v, signal_v, vidx >= 0)
+    n_in = int((vidx >= 0).sum())
+    if n_in >= 10 and not covered_v[vidx >= 0].any():
+        # possible (a district with no signal at all), but far more often a wrong threshold,
+        # wrong covered_values for a class raster, or a dBm raster read as classes
+        msg = (
+            f"{source.description} covers none of the {n_in} businesses inside the villages. "
+            "If that is not expected, check threshold_dbm / covered_values against the "
+            "raster's values."
+        )
+        warn_user(msg)
+        notes = (*notes, msg)
 
     n = n_input
     village_pos = np.full(n, -1, dtype="int64")

@@ -328,3 +328,14 @@ def test_working_crs_in_feet_is_refused(villages, shops, signal_tif):
     # NAD83 / California zone 1 (US survey feet): projected, but radius_m would be in feet
     with pytest.raises(blankspot.CRSError, match="not metres"):
         assess(villages, shops, coverage.from_raster(signal_tif), crs="EPSG:2225")
+
+
+def test_coverage_covering_no_business_warns(villages, signal_tif):
+    # a dBm raster read as a class raster: no pixel equals 1 or 2
+    rng = np.random.default_rng(3)
+    xy = rng.uniform([X0, Y0], [X0 + 10, Y0 + 10], size=(12, 2))
+    pts = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=CRS_UTM)
+    cov = coverage.from_raster(signal_tif, covered_values=(1, 2))
+    with pytest.warns(blankspot.BlankspotWarning, match="covers none of the 12 businesses"):
+        result = assess(villages, pts, cov, crs=CRS_UTM)
+    assert result.accounting["uncovered"] == 12
