@@ -183,6 +183,16 @@ def run_pipeline(
     return {"assessment": result, "scores": scores, "plan": plan, "written": written}
 
 
+#: the steps of ``run_pipeline``, after reading the inputs (one tick each on the progress bar)
+PIPELINE_STEPS = (
+    "assess coverage",
+    "score villages",
+    "candidate sites",
+    "rank sites",
+    "export",
+    "maps",
+)
+
 #: what ``run_pipeline`` may write in the output folder (checked before any work starts)
 OUTPUT_NAMES = (
     "blankspot.gpkg",
@@ -287,18 +297,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from blankspot.sample import load_sample
 
     t0 = time.perf_counter()
-    steps = _Steps(
-        [
-            "load sample",
-            "assess coverage",
-            "score villages",
-            "candidate sites",
-            "rank sites",
-            "export",
-            "maps",
-        ],
-        quiet=args.quiet,
-    )
+    steps = _Steps(["load sample", *PIPELINE_STEPS], quiet=args.quiet)
     opts = PlanOptions(
         out=args.out,
         k=args.k,
@@ -384,18 +383,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             "replace a budget_idr in the TOML file: remove one of them)."
         )
     _precheck(opts)
-    steps = _Steps(
-        [
-            "read inputs",
-            "assess coverage",
-            "score villages",
-            "candidate sites",
-            "rank sites",
-            "export",
-            "maps",
-        ],
-        quiet=args.quiet,
-    )
+    steps = _Steps(["read inputs", *PIPELINE_STEPS], quiet=args.quiet)
     try:
         with steps.step("read inputs"):
             villages = read_villages(opts.villages)
