@@ -138,14 +138,21 @@ import blankspot
 from blankspot import coverage
 paths = json.loads(sys.argv[1])
 villages = blankspot.read_villages(paths["villages"])
-businesses = gpd.read_parquet(paths["businesses"])
+raw = gpd.read_parquet(paths["businesses"])
+t0 = time.perf_counter()
+businesses = blankspot.read_businesses(raw)  # the reader's per-row checks, as in the pipeline
+read_s = time.perf_counter() - t0
 cov = coverage.from_raster(paths["raster"], threshold_dbm=-110)
 blankspot.assess(villages, businesses, cov)  # warm-up: imports, GDAL caches
 t0 = time.perf_counter()
 result = blankspot.assess(villages, businesses, cov)
 elapsed = time.perf_counter() - t0
+t0 = time.perf_counter()
+blankspot.assess(villages, raw, cov)  # a raw GeoDataFrame: assess runs the reader's checks
+raw_s = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "accounting": result.accounting,
+print(json.dumps({"seconds": elapsed, "read_s": read_s, "raw_s": raw_s,
+                  "peak_mb": peak_mb, "accounting": result.accounting,
                   "n_villages": len(result.villages), "n_blank_spots": len(result.blank_spots)}))
 """
 
@@ -168,7 +175,10 @@ def main() -> None:
     print(f"raster:              {SIZE} x {SIZE} float32 at {RES_M:.0f} m, {kind}")
     print(f"accounting:          {res['accounting']}")
     print(f"blank-spot polygons: {res['n_blank_spots']:,}")
-    print(f"assess time:         {res['seconds']:.2f} s   (target < 5 s)")
+    note = "(target < 5 s; businesses from read_businesses)"
+    print(f"assess time:         {res['seconds']:.2f} s   {note}")
+    print(f"read_businesses:     {res['read_s']:.2f} s   (per-row coordinate checks, done once)")
+    print(f"assess, raw gdf:     {res['raw_s']:.2f} s   (assess runs the reader's checks itself)")
     print(f"peak memory (RSS):   {res['peak_mb']:.0f} MB (target < 2048 MB; whole process)")
 
 

@@ -653,7 +653,13 @@ def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
         v = values.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(v)
         bad = np.isinf(v)
-        text = values.astype("str")
+        # the text only appears in messages for bad or out-of-range values (|v| > 90 covers
+        # both axes): formatting every float as text would cost a second per million rows
+        with np.errstate(invalid="ignore"):
+            needed = bad | (np.abs(v) > 90)
+        text = pd.Series(np.full(len(v), "", dtype=object), index=values.index, dtype=object)
+        if needed.any():
+            text[needed] = values[needed].astype("str").to_numpy(dtype=object)
     else:
         isna = values.isna().to_numpy()
         text = values.astype("str").str.strip()
