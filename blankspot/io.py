@@ -646,20 +646,17 @@ def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
     Returns ``(value, missing, not_a_number, text)``: floats (NaN where unusable), the
     missing/blank mask, the mask of present-but-unparseable (or infinite) values, and the
-    stripped text used in messages. Accepts decimal commas (``-5,43``), surrounding spaces
+    stripped text used in messages (the input itself when it is numeric: format the rows a
+    message needs with ``.astype(str)``). Accepts decimal commas (``-5,43``), surrounding spaces
     and the Unicode minus sign.
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         v = values.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(v)
         bad = np.isinf(v)
-        # the text only appears in messages for bad or out-of-range values (|v| > 90 covers
-        # both axes): formatting every float as text would cost a second per million rows
-        with np.errstate(invalid="ignore"):
-            needed = bad | (np.abs(v) > 90)
-        text = pd.Series(np.full(len(v), "", dtype=object), index=values.index, dtype=object)
-        if needed.any():
-            text[needed] = values[needed].astype("str").to_numpy(dtype=object)
+        # the "text" of numbers is only shown in messages, for a few rows: callers format
+        # just those (formatting every float would cost a second per million rows)
+        text = values
     else:
         isna = values.isna().to_numpy()
         text = values.astype("str").str.strip()
@@ -695,14 +692,16 @@ def _coordinate_reasons(
         reason[miss] = f"{name} is missing"
         counts[f"{name} is missing"] = int(miss.sum())
         if bad.any():
-            reason[bad] = (f"{name} is not a number: '" + text[bad] + "'").to_numpy(dtype=object)
+            reason[bad] = (f"{name} is not a number: '" + text[bad].astype("str") + "'").to_numpy(
+                dtype=object
+            )
         counts[f"{name} is not a number"] = int(bad.sum())
         out = np.zeros(n, dtype=bool)
         if geographic:
             with np.errstate(invalid="ignore"):
                 out = np.abs(v) > limit
             if out.any():
-                shown = text[out].str.replace(",", ".", regex=False)
+                shown = text[out].astype("str").str.replace(",", ".", regex=False)
                 reason[out] = (
                     f"{name} " + shown + f" out of range [-{limit:g}, {limit:g}]"
                 ).to_numpy(dtype=object)
@@ -978,7 +977,8 @@ def _business_weights(
     wrong = missing | bad | negative
     if wrong.any():
         ids = index.to_numpy()[wrong]
-        shown = [f"{i}: {t!r}" for i, t in zip(ids[:10], text.to_numpy()[wrong][:10], strict=True)]
+        wrong_text = text[wrong].astype("str").to_numpy()[:10]
+        shown = [f"{i}: {t!r}" for i, t in zip(ids[:10], wrong_text, strict=True)]
         raise InputError(
             f"weight_col={weight_col!r} of {origin} must be a non-negative number on every row; "
             f"{int(wrong.sum())} rows are missing, not a number or negative (business_id: "
