@@ -23,7 +23,7 @@ log = logging.getLogger("blankspot")
 
 #: File name of each sample layer inside the sample folder.
 SAMPLE_FILES: dict[str, str] = {
-    "villages": "villages.gpkg",  # REAL: 2,640 desa/kelurahan (MIT, Cahya DSN)
+    "villages": "villages.parquet",  # REAL: 2,640 desa/kelurahan (MIT, Cahya DSN)
     "businesses": "umkm_synthetic.csv.gz",  # SYNTHETIC: 192,234 UMKM points
     "signal": "signal_rsrp.tif",  # SYNTHETIC: RSRP dBm, 100 m, EPSG:32748
     "towers": "towers_synthetic.csv",  # SYNTHETIC: OpenCelliD format, no header
@@ -91,7 +91,7 @@ def sample_dir() -> Path:
 
     Examples
     --------
-    >>> (sample_dir() / "villages.gpkg").is_file()
+    >>> (sample_dir() / "villages.parquet").is_file()
     True
     """
     folder = _find_sample_dir(_candidate_dirs())
@@ -106,7 +106,7 @@ def sample_paths() -> dict[str, Path]:
     Returns
     -------
     dict of str to Path
-        ``"villages"`` (GeoPackage, REAL), ``"businesses"`` (gzip CSV, SYNTHETIC),
+        ``"villages"`` (GeoParquet, REAL), ``"businesses"`` (gzip CSV, SYNTHETIC),
         ``"signal"`` (RSRP GeoTIFF in dBm, EPSG:32748, SYNTHETIC), ``"towers"`` (OpenCelliD
         CSV without header, SYNTHETIC) and ``"opencellid"`` (60 REAL OpenCelliD cells, CC BY-SA
         4.0, with a header row).
