@@ -16,9 +16,12 @@ top. Its values are chosen so each village's covered share at -110 dBm is easy t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from affine import Affine
 
+import rasterio
 from shapely.geometry import box
 
 CRS_UTM = "EPSG:32748"
@@ -58,3 +61,31 @@ EXPECTED_SHARE_AT_MINUS_110 = {
     "18.01.01.2003": 0.0,
     "18.01.01.2004": 5 / 25,
 }
+
+
+def write_tif(
+    path: Path,
+    arr: np.ndarray,
+    transform: Affine,
+    *,
+    crs: str | None = CRS_UTM,
+    nodata: float | None = None,
+    block: int | None = None,
+) -> Path:
+    """Write a one-band GeoTIFF (tiled in ``block`` x ``block`` blocks when given)."""
+    kw = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=arr.shape[1],
+        height=arr.shape[0],
+        count=1,
+        dtype=arr.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+        **kw,
+    ) as dst:
+        dst.write(arr, 1)
+    return path

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import geopandas as gpd
-import rasterio
 
-from tests.common import CRS_UTM, TRANSFORM, VILLAGE_BOXES, signal_array
+from tests.common import CRS_UTM, TRANSFORM, VILLAGE_BOXES, signal_array, write_tif
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -31,22 +30,7 @@ def villages() -> gpd.GeoDataFrame:
 @pytest.fixture
 def signal_tif(tmp_path: Path) -> Path:
     """The 10 x 10 RSRP raster of tests/common.py written as a GeoTIFF."""
-    path = tmp_path / "signal.tif"
-    arr = signal_array()
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=10,
-        height=10,
-        count=1,
-        dtype="float32",
-        crs=CRS_UTM,
-        transform=TRANSFORM,
-        nodata=np.nan,
-    ) as dst:
-        dst.write(arr, 1)
-    return path
+    return write_tif(tmp_path / "signal.tif", signal_array(), TRANSFORM, nodata=np.nan)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,27 +38,18 @@ from blankspot.coverage import (
     from_towers,
     union,
 )
-from tests.common import CRS_UTM, EXPECTED_SHARE_AT_MINUS_110, TRANSFORM, X0, Y0, signal_array
+from tests.common import (
+    CRS_UTM,
+    EXPECTED_SHARE_AT_MINUS_110,
+    TRANSFORM,
+    X0,
+    Y0,
+    signal_array,
+    write_tif,
+)
 
 UTM = CRS.from_user_input(CRS_UTM)
 IDS = list(EXPECTED_SHARE_AT_MINUS_110)
-
-
-def write_tif(path: Path, arr: np.ndarray, transform: Affine, *, crs=CRS_UTM, nodata=None) -> Path:
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=arr.shape[1],
-        height=arr.shape[0],
-        count=1,
-        dtype=arr.dtype,
-        crs=crs,
-        transform=transform,
-        nodata=nodata,
-    ) as dst:
-        dst.write(arr, 1)
-    return path
 
 
 def geoseries(geoms, ids=None) -> gpd.GeoSeries:

@@ -16,35 +16,9 @@ import rasterio
 import shapely
 
 from blankspot import _raster
+from tests.common import write_tif
 
 CRS = "EPSG:32748"
-
-
-def write_tif(
-    path: Path,
-    arr: np.ndarray,
-    transform: Affine,
-    *,
-    crs: str | None = CRS,
-    nodata: float | None = None,
-    block: int | None = None,
-) -> Path:
-    kw = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=arr.shape[1],
-        height=arr.shape[0],
-        count=1,
-        dtype=arr.dtype,
-        crs=crs,
-        transform=transform,
-        nodata=nodata,
-        **kw,
-    ) as dst:
-        dst.write(arr, 1)
-    return path
 
 
 def grid_of(path: Path) -> _raster.Grid:

@@ -22,7 +22,6 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
 import geopandas as gpd
-import pyogrio
 import rasterio
 import shapely
 from geopandas.testing import assert_geodataframe_equal
