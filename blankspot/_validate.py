@@ -6,6 +6,8 @@ import difflib
 import functools
 import inspect
 import logging
+import math
+import numbers
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +15,9 @@ from typing import Any, TypeVar
 
 from pyproj import CRS
 
-from blankspot._errors import BlankspotWarning, CRSError, UnknownOptionError
+from blankspot._errors import BlankspotWarning, CRSError, InputError, UnknownOptionError
 
-__all__ = ["check_options", "require_crs", "warn_user", "working_crs"]
+__all__ = ["check_options", "positive_metres", "require_crs", "warn_user", "working_crs"]
 
 log = logging.getLogger("blankspot")
 
@@ -53,6 +55,34 @@ def check_options(func: F) -> F:
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def positive_metres(value: Any, name: str, *, hint: str = "") -> float:
+    """Return ``value`` as a float, raising :class:`InputError` unless it is metres > 0.
+
+    Parameters
+    ----------
+    value
+        The user's value.
+    name
+        The argument's name as the user wrote it (``"radius_m"``, ``"radius_m['LTE']"``).
+    hint
+        A sentence appended to the message (e.g. typical values).
+
+    Examples
+    --------
+    >>> positive_metres(5000, "radius_m")
+    5000.0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a number of metres, got {value!r}.")
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(
+            f"{name} must be a positive number of metres, got {value!r}. Distances are in "
+            f"metres in the projected working CRS, e.g. {name}=5000.{' ' + hint if hint else ''}"
+        )
+    return v
 
 
 def require_crs(crs: Any, *, what: str) -> CRS:

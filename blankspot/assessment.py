@@ -12,7 +12,7 @@ import pandas as pd
 
 import geopandas as gpd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from blankspot import coverage as cov
 from blankspot._errors import (
@@ -168,7 +168,7 @@ def assess(
     wcrs = working_crs(villages, crs)
     source = _as_coverage(coverage)
     vil = villages.to_crs(wcrs)
-    _check_overlap(source, vil, wcrs)
+    cov.check_overlap(source, tuple(vil.total_bounds), wcrs)
 
     cover = source.village_cover(vil.geometry, wcrs)
     area_m2 = np.asarray(cover.area_m2, dtype="float64")
@@ -242,25 +242,6 @@ def _as_coverage(coverage: Any) -> Any:
         "blankspot.coverage.from_raster(path), from_polygons(gdf), from_towers(towers) or "
         "from_speed_tiles(tiles)."
     )
-
-
-def _lonlat_extent(bounds: Any, crs: CRS) -> str:
-    """Format an extent in ``crs`` as a lon/lat range for messages."""
-    t = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    x0, y0, x1, y1 = t.transform_bounds(*bounds, densify_pts=21)
-    return f"lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}"
-
-
-def _check_overlap(source: Any, vil: gpd.GeoDataFrame, wcrs: CRS) -> None:
-    sx0, sy0, sx1, sy1 = source.bounds_in(wcrs)
-    vx0, vy0, vx1, vy1 = vil.total_bounds
-    if sx0 > vx1 or sx1 < vx0 or sy0 > vy1 or sy1 < vy0:
-        raise NoOverlapError(
-            f"The coverage ({source.description}) does not overlap the villages. Coverage "
-            f"extent: {_lonlat_extent((sx0, sy0, sx1, sy1), wcrs)}; villages extent: "
-            f"{_lonlat_extent((vx0, vy0, vx1, vy1), wcrs)}. Check that both describe the same "
-            "area and that their CRS metadata is right."
-        )
 
 
 def _as_business_points(businesses: Any) -> gpd.GeoDataFrame:

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 import geopandas as gpd
-import pyogrio
 import rasterio
 import shapely
 from pyproj import CRS, Transformer
@@ -48,7 +47,8 @@ from blankspot._errors import (
     InputFileError,
     NoOverlapError,
 )
-from blankspot._validate import check_options, require_crs
+from blankspot._util import lonlat_text, read_vector
+from blankspot._validate import check_options, positive_metres, require_crs
 
 __all__ = [
     "DEFAULT_RADIUS_M",
@@ -92,6 +92,7 @@ MIN_PIECE_AREA_M2 = 1.0
 DISC_QUAD_SEGS = 32
 
 _WGS84 = CRS.from_epsg(4326)
+_RADIUS_HINT = "Rural macro cells reach about 4-8 km; see blankspot.coverage.DEFAULT_RADIUS_M."
 
 
 # --------------------------------------------------------------------------------------
@@ -645,19 +646,6 @@ class PolygonCoverage:
         return _vector_pieces(self._parts(crs), geoms)
 
 
-def _read_vector(path: Any, what: str) -> pd.DataFrame:
-    spath = os.fspath(path)
-    if not spath.startswith("/vsi") and not Path(spath).exists():
-        raise InputFileError(f"{what} file '{spath}' does not exist. Check the path.")
-    try:
-        return pyogrio.read_dataframe(spath)
-    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        raise InputFileError(
-            f"{what} file '{spath}' could not be read as a vector file ({exc}). Give a "
-            "GeoPackage, Shapefile, GeoJSON or other OGR format."
-        ) from exc
-
-
 @check_options
 def from_polygons(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries | str | os.PathLike[str],
@@ -709,7 +697,7 @@ def from_polygons(
     name = None
     if isinstance(polygons, (str, os.PathLike)):
         name = _source_name(polygons)
-        polygons = _read_vector(polygons, "coverage polygons")
+        polygons = read_vector(polygons, what="coverage polygons")
     if isinstance(polygons, gpd.GeoDataFrame):
         geom = polygons.geometry
     elif isinstance(polygons, gpd.GeoSeries):
@@ -835,18 +823,6 @@ class TowerCoverage:
         return _vector_pieces(self._parts(crs), geoms)
 
 
-def _check_radius(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{what} must be a number of metres, got {value!r}.")
-    r = float(value)
-    if not math.isfinite(r) or r <= 0:
-        raise InputError(
-            f"{what} must be a positive number of metres, got {value!r}. Rural macro cells "
-            "reach about 4-8 km; see blankspot.coverage.DEFAULT_RADIUS_M."
-        )
-    return r
-
-
 @check_options
 def from_towers(
     towers: gpd.GeoDataFrame, *, radius_m: float | Mapping[str, float] | None = None
@@ -949,7 +925,8 @@ def from_towers(
                     f"{list(DEFAULT_RADIUS_M)}."
                 )
             overrides = {
-                str(k).upper(): _check_radius(v, f"radius_m[{k!r}]") for k, v in radius_m.items()
+                str(k).upper(): positive_metres(v, f"radius_m[{k!r}]", hint=_RADIUS_HINT)
+                for k, v in radius_m.items()
             }
         default = pd.Series(radio).map(DEFAULT_RADIUS_M).to_numpy(dtype="float64", na_value=np.nan)
         with np.errstate(invalid="ignore"):
@@ -968,7 +945,7 @@ def from_towers(
         if overrides:
             how += ", " + ", ".join(f"{k} {v:g} m" for k, v in overrides.items())
     else:
-        r = _check_radius(radius_m, "radius_m")
+        r = positive_metres(radius_m, "radius_m", hint=_RADIUS_HINT)
         radii = np.full(len(kept), r)
         how = f"radius {r:g} m"
     log.info("Towers: %d discs (%s)", len(kept), how)
@@ -1034,7 +1011,7 @@ def _read_tiles(path: Any) -> pd.DataFrame:
             return pd.read_csv(spath, dtype={"quadkey": str})
     except Exception as exc:
         raise InputFileError(f"speed tiles file '{spath}' could not be read: {exc}") from exc
-    return _read_vector(spath, "speed tiles")
+    return read_vector(spath, what="speed tiles")
 
 
 @check_options
@@ -1406,10 +1383,6 @@ def union(*sources: Any) -> UnionCoverage:
     )
 
 
-def _lonlat_text(bounds: tuple[float, float, float, float]) -> str:
-    return f"lon {bounds[0]:.4f}..{bounds[2]:.4f}, lat {bounds[1]:.4f}..{bounds[3]:.4f}"
-
-
 @check_options
 def check_overlap(
     source: Any, villages_bounds: tuple[float, float, float, float], crs: Any
@@ -1446,8 +1419,8 @@ def check_overlap(
     s_ll = source.bounds_in(_WGS84)
     v_ll = _transform_bounds(vb, crs, _WGS84)  # type: ignore[arg-type]
     raise NoOverlapError(
-        f"{source.description} covers {_lonlat_text(s_ll)} but the villages cover "
-        f"{_lonlat_text(v_ll)}: they do not overlap. Check that each layer has its true CRS "
+        f"{source.description} covers {lonlat_text(s_ll)} but the villages cover "
+        f"{lonlat_text(v_ll)}: they do not overlap. Check that each layer has its true CRS "
         "(a file written with the wrong CRS, or longitude and latitude swapped) and that the "
         "coverage is for the same area as the villages."
     )

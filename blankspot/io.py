@@ -22,8 +22,6 @@ import numpy as np
 import pandas as pd
 
 import geopandas as gpd
-import pyogrio
-import pyogrio.errors
 import shapely
 from pyproj import CRS
 
@@ -32,6 +30,13 @@ from blankspot._errors import (
     EmptyInputError,
     InputError,
     InputFileError,
+)
+from blankspot._util import (
+    SUPPORTED_VECTOR_FORMATS,
+    check_not_empty_file,
+    file_suffix,
+    read_vector,
+    some,
 )
 from blankspot._validate import check_options, require_crs, warn_user
 
@@ -45,10 +50,6 @@ __all__ = [
 
 log = logging.getLogger("blankspot")
 
-SUPPORTED_VECTOR_FORMATS = (
-    "GeoJSON (.geojson, .json), GeoPackage (.gpkg), Shapefile (.shp, or a zipped .shp.zip), "
-    "FlatGeobuf (.fgb), GeoParquet (.parquet), KML (.kml) or any other vector format GDAL reads"
-)
 SUPPORTED_TABLE_FORMATS = (
     "CSV (.csv, .csv.gz, .txt, .tsv; delimiter ',', ';' or tab), Excel (.xlsx, .xlsm, .xls)"
 )
@@ -119,13 +120,6 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 # --------------------------------------------------------------------------------------
 
 
-def _some(values: Iterable[Any], n: int = 10) -> str:
-    """Format up to ``n`` values for a message: ``'a', 'b', ... (25 in all)``."""
-    vals = list(values)
-    shown = ", ".join(repr(str(v)) for v in vals[:n])
-    return shown if len(vals) <= n else f"{shown}, ... ({len(vals)} in all)"
-
-
 def _warn(message: str) -> None:
     warn_user(message)
 
@@ -182,60 +176,6 @@ def _resolve_paths(source: Any, *, what: str) -> list[Path]:
             out.append(path)
     # the same file twice would only produce duplicate ids
     return list(dict.fromkeys(out))
-
-
-def _check_not_empty_file(path: Path, *, what: str) -> None:
-    if path.is_file():
-        size = path.stat().st_size
-        if size == 0 or (size < 4096 and not path.read_bytes().strip()):
-            raise EmptyInputError(f"{what} file '{path}' is empty.")
-
-
-def _suffix(path: Path) -> str:
-    """Lower-case suffix, with the one before ``.gz`` kept (``.csv.gz``)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz" and len(suffixes) > 1:
-        return "".join(suffixes[-2:])
-    return suffixes[-1] if suffixes else ""
-
-
-def _read_vector(path: Path, *, what: str) -> gpd.GeoDataFrame:
-    """Read a vector file with pyogrio (GeoParquet with geopandas), errors as ours."""
-    _check_not_empty_file(path, what=what)
-    if _suffix(path) in (".parquet", ".geoparquet"):
-        try:
-            return gpd.read_parquet(path)
-        except Exception as exc:  # pyarrow / geopandas raise many types for bad files
-            raise InputFileError(
-                f"Cannot read {what} file '{path}' as GeoParquet ({exc}). Supported formats: "
-                f"{SUPPORTED_VECTOR_FORMATS}."
-            ) from exc
-    try:
-        layers = pyogrio.list_layers(path)
-        layer = None
-        if len(layers) > 1:
-            # a GeoPackage or FileGDB: take the first layer with geometry, and say so
-            spatial = [str(name) for name, gtype in layers if gtype is not None]
-            layer = spatial[0] if spatial else str(layers[0][0])
-            log.warning(
-                "%s file '%s' has %d layers (%s); reading layer '%s'.",
-                what,
-                path,
-                len(layers),
-                ", ".join(str(n) for n, _ in layers),
-                layer,
-            )
-        data = gpd.read_file(path, engine="pyogrio", layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputFileError(
-            f"Cannot read {what} file '{path}': {exc} Supported formats: "
-            f"{SUPPORTED_VECTOR_FORMATS}."
-        ) from exc
-    if not isinstance(data, gpd.GeoDataFrame) or data.active_geometry_name is None:
-        raise InputFileError(
-            f"{what} file '{path}' has no geometry. Supported formats: {SUPPORTED_VECTOR_FORMATS}."
-        )
-    return data
 
 
 def _ids_to_str(
@@ -324,7 +264,7 @@ def _normalise_villages(
     if nulls.any():
         raise InputError(
             f"{int(nulls.sum())} villages in {origin} have no id in column {id_name!r} (rows "
-            f"{_some(np.flatnonzero(nulls))}). Fill them or pass id_col= naming another column."
+            f"{some(np.flatnonzero(nulls))}). Fill them or pass id_col= naming another column."
         )
     kemendagri = id_name.strip().lower() in _KEMENDAGRI_CODE_COLUMNS
     ids = _ids_to_str(raw_ids, column=id_name, origin=origin, kemendagri=kemendagri)
@@ -332,7 +272,7 @@ def _normalise_villages(
     if blank.any():
         raise InputError(
             f"{int(blank.sum())} villages in {origin} have an empty id in column {id_name!r} "
-            f"(rows {_some(np.flatnonzero(blank))}). Fill them or pass id_col=."
+            f"(rows {some(np.flatnonzero(blank))}). Fill them or pass id_col=."
         )
 
     if name_col is not None:
@@ -388,7 +328,7 @@ def _check_village_geometries(gdf: gpd.GeoDataFrame, origins: np.ndarray) -> gpd
     if missing.any():
         raise InputError(
             f"{int(missing.sum())} villages have an empty or missing geometry: "
-            f"{_some(ids[missing])}{where(missing)}. Drop them or fix the polygons before "
+            f"{some(ids[missing])}{where(missing)}. Drop them or fix the polygons before "
             "reading."
         )
     type_ids = shapely.get_type_id(geoms)
@@ -399,7 +339,7 @@ def _check_village_geometries(gdf: gpd.GeoDataFrame, origins: np.ndarray) -> gpd
         names |= {5: "MultiLineString", 7: "GeometryCollection"}
         raise InputError(
             f"Villages must be Polygon or MultiPolygon; {int((~polygonal).sum())} are not "
-            f"({', '.join(names.get(t, str(t)) for t in types)}): {_some(ids[~polygonal])}"
+            f"({', '.join(names.get(t, str(t)) for t in types)}): {some(ids[~polygonal])}"
             f"{where(~polygonal)}. Read the village boundary (area) layer, not points or lines."
         )
     invalid = ~shapely.is_valid(geoms)
@@ -411,12 +351,12 @@ def _check_village_geometries(gdf: gpd.GeoDataFrame, origins: np.ndarray) -> gpd
             bad = ids[invalid][gone]
             raise InputError(
                 f"{int(gone.sum())} village polygons have no area left after repair (they are "
-                f"collapsed to lines or points): {_some(bad)}. Fix or drop them."
+                f"collapsed to lines or points): {some(bad)}. Fix or drop them."
             )
         log.warning(
             "Repaired %d invalid village polygons with shapely.make_valid: %s",
             int(invalid.sum()),
-            _some(ids[invalid]),
+            some(ids[invalid]),
         )
         new = np.asarray(geoms, dtype=object).copy()
         new[invalid] = repaired
@@ -522,7 +462,7 @@ def read_villages(
     else:
         for path in _resolve_paths(source, what="villages"):
             origin = f"'{path}'"
-            raw = _read_vector(path, what="villages")
+            raw = read_vector(path, what="villages")
             if len(raw) == 0:
                 raise EmptyInputError(f"villages file {origin} has no features.")
             if raw.crs is None:
@@ -546,7 +486,7 @@ def read_villages(
         files = sorted(set(origin_of_row[dup]))
         raise InputError(
             f"Village ids must be unique; {len(dup_ids)} ids appear more than once: "
-            f"{_some(dup_ids)} (in {', '.join(files)}). Drop the duplicates, or pass "
+            f"{some(dup_ids)} (in {', '.join(files)}). Drop the duplicates, or pass "
             "id_col= naming a unique column."
         )
     out = _check_village_geometries(out, origin_of_row)
@@ -572,7 +512,7 @@ def _code_to_name(table: Any, *, what: str) -> pd.Series:
     if s.index.has_duplicates:
         raise InputError(
             f"{what} codes must be unique; repeated: "
-            f"{_some(pd.unique(s.index[s.index.duplicated()]))}."
+            f"{some(pd.unique(s.index[s.index.duplicated()]))}."
         )
     return s.astype("str")
 
@@ -629,7 +569,7 @@ def attach_parent_names(
                 "%d villages have a %s code with no name: %s",
                 int(unmatched.sum()),
                 col,
-                _some(pd.unique(codes[unmatched])),
+                some(pd.unique(codes[unmatched])),
             )
         current = out[col] if col in out.columns else pd.Series(np.nan, index=out.index)
         out[col] = joined.where(joined.notna(), current).astype("str")
@@ -791,7 +731,7 @@ def rejected_rows(gdf: pd.DataFrame) -> pd.DataFrame:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if _suffix(path).endswith(".gz") else open(path, "rb")
+    raw = gzip.open(path, "rb") if file_suffix(path).endswith(".gz") else open(path, "rb")
     return io.TextIOWrapper(raw, encoding="latin-1", newline="")
 
 
@@ -815,7 +755,7 @@ def _read_csv(path: Path, *, what: str, text_columns: Any, **kwargs: Any) -> pd.
 
     ``text_columns(header)`` returns the columns to read as ``str`` (coordinates, ids).
     """
-    _check_not_empty_file(path, what=what)
+    check_not_empty_file(path, what=what)
     sep = kwargs.pop("sep", None) or _sniff_delimiter(_first_line(path))
     last: Exception | None = None
     for encoding in ("utf-8-sig", "latin-1"):
@@ -863,11 +803,11 @@ def _load_business_source(  # noqa: PLR0911 - one return per format
     if not path.exists():
         raise InputFileError(f"businesses file '{path}' does not exist. Check the path.")
     origin = f"'{path}'"
-    suffix = _suffix(path)
+    suffix = file_suffix(path)
     if suffix in (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz"):
         return _read_csv(path, what="businesses", text_columns=text_columns), origin, False
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        _check_not_empty_file(path, what="businesses")
+        check_not_empty_file(path, what="businesses")
         try:
             # pandas turns text cells like "007" into numbers unless told otherwise
             header = pd.read_excel(path, nrows=0)
@@ -895,7 +835,7 @@ def _load_business_source(  # noqa: PLR0911 - one return per format
         except Exception as exc:
             raise InputFileError(f"Cannot read businesses file {origin}: {exc}") from exc
     try:
-        return _read_vector(path, what="businesses"), origin, True
+        return read_vector(path, what="businesses"), origin, True
     except InputFileError as exc:
         raise InputFileError(
             f"Cannot read businesses file {origin}. Supported formats: "
@@ -940,7 +880,7 @@ def _business_index(frame: pd.DataFrame, id_col: str | None, origin: str) -> tup
         if nulls.any():
             raise InputError(
                 f"id_col={id_col!r} of {origin} is empty on {int(nulls.sum())} rows (row "
-                f"numbers {_some(np.flatnonzero(nulls))}). Fill them or leave id_col=None to "
+                f"numbers {some(np.flatnonzero(nulls))}). Fill them or leave id_col=None to "
                 "number the rows."
             )
         ids = _ids_to_str(values, column=str(col), origin=origin)
@@ -948,7 +888,7 @@ def _business_index(frame: pd.DataFrame, id_col: str | None, origin: str) -> tup
         if dup.any():
             raise InputError(
                 f"id_col={id_col!r} of {origin} must be unique; repeated ids: "
-                f"{_some(pd.unique(ids[dup]))}. Fix them or leave id_col=None to number rows."
+                f"{some(pd.unique(ids[dup]))}. Fix them or leave id_col=None to number rows."
             )
         return pd.Index(ids.to_numpy(), dtype="str", name="business_id"), col
     if frame.index.name == "business_id":
@@ -1268,11 +1208,11 @@ def _tower_table(source: Any) -> tuple[pd.DataFrame, str, int]:
         origin = f"'{path}'"
         if not path.exists():
             raise InputFileError(f"towers file {origin} does not exist. Check the path.")
-        if _suffix(path) not in (".csv", ".csv.gz", ".txt", ".txt.gz"):
+        if file_suffix(path) not in (".csv", ".csv.gz", ".txt", ".txt.gz"):
             raise InputFileError(
                 f"towers file {origin} should be an OpenCelliD export (.csv or .csv.gz)."
             )
-        _check_not_empty_file(path, what="towers")
+        check_not_empty_file(path, what="towers")
         first = _first_line(path)
 
         def opener() -> Any:
@@ -1389,7 +1329,7 @@ def read_towers(
         bad = [r for r in radio_list if not isinstance(r, str) or r.strip().upper() not in RADIOS]
         if bad:
             raise InputError(
-                f"Unknown radio type(s) in radios=: {_some(bad)}. Known: {', '.join(RADIOS)}."
+                f"Unknown radio type(s) in radios=: {some(bad)}. Known: {', '.join(RADIOS)}."
             )
         radio_filter = {r.strip().upper() for r in radio_list}
     op_filter = _normalise_operators(operators) if operators is not None else None
@@ -1408,14 +1348,14 @@ def read_towers(
         if wrong.any():
             raise InputError(
                 f"towers file {origin}: column {col!r} is not an integer on {int(wrong.sum())} "
-                f"lines ({_some(line[wrong])}). OpenCelliD exports always have integer "
+                f"lines ({some(line[wrong])}). OpenCelliD exports always have integer "
                 "mcc/net/area/cell; fix or drop those lines."
             )
         ints[col] = v.astype("int64")
     no_radio = (radio.isna() | (radio == "")).to_numpy()
     if no_radio.any():
         raise InputError(
-            f"towers file {origin}: 'radio' is empty on lines {_some(line[no_radio])}; fix or "
+            f"towers file {origin}: 'radio' is empty on lines {some(line[no_radio])}; fix or "
             "drop those lines."
         )
     unknown_radio = ~radio.isin(RADIOS).to_numpy()
@@ -1425,7 +1365,7 @@ def read_towers(
             origin,
             int(unknown_radio.sum()),
             ", ".join(RADIOS),
-            _some(pd.unique(radio[unknown_radio])),
+            some(pd.unique(radio[unknown_radio])),
         )
 
     def nullable_int(col: str) -> pd.Series:

@@ -206,7 +206,7 @@ def test_swapped_lat_lon_is_detected(villages, shops, signal_tif):
 
 def test_coverage_not_overlapping_names_both_extents(villages, shops):
     far = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10)], crs="EPSG:32748")
-    with pytest.raises(blankspot.NoOverlapError, match=r"Coverage extent: lon .*villages extent"):
+    with pytest.raises(blankspot.NoOverlapError, match=r"covers lon .* but the villages cover lon"):
         assess(villages, shops, coverage.from_polygons(far), crs=CRS_UTM)
 
 

@@ -48,7 +48,7 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, Point, box
 
-import blankspot.prioritise as prio
+import blankspot.ranking as ranking
 from blankspot._errors import (
     BlankspotWarning,
     CRSError,
@@ -327,9 +327,9 @@ def test_score_villages_counts_mode():
         (
             {"column": "kelas", "values": {"mikro": 1, "kecil": 3}},
             InputError,
-            r"1 uncovered business\(es\) have a 'kelas' value .* menengah .* business b07",
+            r"1 uncovered business\(es\) have a 'kelas' value .* 'menengah' .* business 'b07'",
         ),
-        ({"column": "kelas", "values": {"mikro": -1}}, InputError, r"class\(es\) mikro"),
+        ({"column": "kelas", "values": {"mikro": -1}}, InputError, r"class\(es\) 'mikro'"),
         ({"column": "kelas", "values": {"mikro": float("nan")}}, InputError, r"finite number"),
         ({"column": "kelas", "values": {}}, InputError, r"'values' is \{\}"),
     ],
@@ -347,7 +347,7 @@ def test_score_villages_weights_in_counts_mode_is_an_error():
 def test_score_villages_bad_business_weight():
     a = make_assessment(weighted=True)
     a.businesses.loc["b05", "weight"] = -2.0
-    with pytest.raises(InputError, match=r"negative 'weight': b05"):
+    with pytest.raises(InputError, match=r"negative 'weight': 'b05'"):
         score_villages(a)
 
 
@@ -427,7 +427,7 @@ def test_candidate_sites_errors(assessment):
         candidate_sites(assessment, spacing_m=0.001)
     clash = make_sites(("A",))
     clash.index = pd.Index(["C000001"], name="site_id")
-    with pytest.raises(InputError, match="reuse generated site ids: C000001"):
+    with pytest.raises(InputError, match="reuse generated site ids: 'C000001'"):
         candidate_sites(assessment, spacing_m=5, user_sites=clash)
 
 
@@ -463,19 +463,19 @@ def test_read_sites_files(tmp_path):
     [
         (lambda g: g.set_crs(None, allow_override=True), CRSError, "sites has no CRS"),
         (lambda g: g.iloc[:0], EmptyInputError, "have no rows"),
-        (lambda g: g.set_axis(["A", "A", "C", "D"]), InputError, "duplicate site ids: A"),
+        (lambda g: g.set_axis(["A", "A", "C", "D"]), InputError, "duplicate site ids: 'A'"),
         (lambda g: g.assign(cost_idr=[1e9, np.nan, 1e9, -5.0]), InputError,
-         r"missing \(NaN\) for B; negative for D"),
-        (lambda g: g.assign(cost_idr=["x", 1, 1, 1]), InputError, "not a number for A"),
+         r"missing \(NaN\) for 'B'; negative for 'D'"),
+        (lambda g: g.assign(cost_idr=["x", 1, 1, 1]), InputError, "not a number for 'A'"),
         (lambda g: g.assign(radius_m=[0.0, np.nan, 1.0, 1.0]), InputError,
-         "radius_m of sites must be a positive.*for A"),
+         "radius_m of sites must be a positive.*for 'A'"),
         (lambda g: g.set_geometry([None, *g.geometry.iloc[1:]]), InputError,
-         "have no geometry: A"),
+         "have no geometry: 'A'"),
         (lambda g: g.set_geometry([shapely.LineString([(0, 0), (1, 1)]), *g.geometry.iloc[1:]]),
          InputError, "neither points nor polygons"),
         (lambda g: g.set_geometry(
             [shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), *g.geometry.iloc[1:]]),
-         InputError, "invalid: A"),
+         InputError, "invalid: 'A'"),
     ],
 )  # fmt: skip
 def test_bad_sites(assessment, sites, change, error, match):
@@ -822,13 +822,13 @@ def test_unreachable_businesses_are_counted(assessment, sites):
 
 def test_exact_time_limit_warns(monkeypatch, assessment, sites):
     def stopped(A, w, **kwargs):
-        res = prio._mclp.greedy_mclp(A, w, k=kwargs["k"])
-        return prio._mclp.MCLPResult(
+        res = ranking._mclp.greedy_mclp(A, w, k=kwargs["k"])
+        return ranking._mclp.MCLPResult(
             res.chosen, res.gains, res.objective, res.objective + 1, 0.25, "exact",
             "Time limit reached",
         )  # fmt: skip
 
-    monkeypatch.setattr(prio._mclp, "exact_mclp", stopped)
+    monkeypatch.setattr(ranking._mclp, "exact_mclp", stopped)
     with pytest.warns(BlankspotWarning, match=r"HiGHS stopped \(Time limit reached\)"):
         plan = rank_sites(assessment, sites, radius_m=2.5, k=1, method="exact")
     assert "within 25.00%" in plan.message

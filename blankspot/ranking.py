@@ -1,0 +1,870 @@
+"""Rank candidate sites into a plan: choose and order them by the businesses they connect.
+
+:func:`rank_sites` builds the demand (uncovered businesses) and the sparse demand x site
+coverage matrix (:func:`_coverage`, kept apart from the solvers so that other ways of
+computing coverage can replace it), hands them to the numeric core
+(:mod:`blankspot._mclp`), and turns the solution into a :class:`Plan`: the ranked table,
+the bound and the backhaul links.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+import geopandas as gpd
+import shapely
+
+from blankspot import _mclp
+from blankspot._errors import InputError
+from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
+from blankspot._util import id_sort, point_xy
+from blankspot._validate import check_options, positive_metres, warn_user
+from blankspot.assessment import Assessment
+from blankspot.candidates import _point_of, _prepare_sites, _village_of
+from blankspot.scoring import (
+    _business_weight_column,
+    _check_assessment,
+    _class_weights,
+    _uncovered_mask,
+)
+
+__all__ = ["BOUNDS", "DEFAULT_COST_IDR", "METHODS", "PLAN_COLUMNS", "Plan", "rank_sites"]
+
+log = logging.getLogger("blankspot")
+
+#: Cost of one rural 4G site when a budget is given but sites carry no ``cost_idr``:
+#: a BAKTI 4G site cost about Rp 2.6 billion in 2022 (tower, radio, power, satellite link).
+DEFAULT_COST_IDR = 2.6e9
+
+METHODS = ("greedy", "exact")
+BOUNDS = ("greedy", "lp")
+
+#: Column order of :attr:`Plan.sites` (docs/architecture.md, "Plan").
+PLAN_COLUMNS = [
+    "rank",
+    "site_id",
+    "new_businesses",
+    "cumulative_businesses",
+    "cumulative_share",
+    "new_weighted_businesses",
+    "cumulative_weighted_businesses",
+    "cumulative_weighted_share",
+    "village_id",
+    "kecamatan",
+    "kabupaten",
+    "villages_reached",
+    "village_ids",
+    "village_names",
+    "radius_m",
+    "cost_idr",
+    "cost_per_new_business",
+    "backhaul_to",
+    "backhaul_m",
+    "geometry",
+]
+_WEIGHTED_ONLY = {
+    "new_weighted_businesses",
+    "cumulative_weighted_businesses",
+    "cumulative_weighted_share",
+}
+
+# Covered businesses are thinned to one backhaul anchor per cell of this size (metres).
+_ANCHOR_SPACING_M = 1000.0
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A ranked list of tower sites; returned by :func:`rank_sites`.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame
+        One row per chosen site in priority order (``rank`` 1 = build first), working CRS,
+        default ``RangeIndex``. Columns, in order: ``rank``, ``site_id``, ``new_businesses``,
+        ``cumulative_businesses``, ``cumulative_share``, then when weighted
+        ``new_weighted_businesses``, ``cumulative_weighted_businesses``,
+        ``cumulative_weighted_share``, then ``village_id``, ``kecamatan``, ``kabupaten``,
+        ``villages_reached``, ``village_ids``, ``village_names``, ``radius_m``, ``cost_idr``,
+        ``cost_per_new_business``, ``backhaul_to``, ``backhaul_m``, ``geometry`` (points).
+    upper_bound : float
+        No plan with as many sites (or the same budget) can connect more than this many
+        uncovered businesses (weighted businesses when ``weighted``).
+    method : str
+        ``"greedy"`` or ``"exact"``.
+    objective : float
+        Uncovered businesses (weighted when ``weighted``) the plan connects.
+    gap : float
+        ``(upper_bound - objective) / upper_bound``: 0 for a proven optimum.
+    total_uncovered : float
+        All uncovered businesses of the assessment (weighted when ``weighted``), the
+        denominator of the shares.
+    weighted : bool
+        Whether businesses carry weights; the ranking then maximises the weighted count.
+    message : str
+        Why the plan is empty or shorter than asked, or a solver note; else ``""``.
+    network : networkx.Graph
+        Sites linked to the existing network (see :func:`rank_sites`, Notes).
+    assessment : Assessment
+        The assessment the plan was made from.
+    unreachable : float
+        Uncovered businesses (weighted when ``weighted``) that no candidate site reaches.
+    """
+
+    sites: gpd.GeoDataFrame
+    upper_bound: float
+    method: str
+    objective: float
+    gap: float
+    total_uncovered: float
+    weighted: bool
+    message: str
+    network: nx.Graph
+    assessment: Assessment
+    unreachable: float = 0.0
+
+    def summary(self) -> str:
+        """Describe the plan in a few lines, for notebooks and logs.
+
+        Examples
+        --------
+        >>> plan = rank_sites(_toy_assessment(), _toy_sites(), radius_m=600, k=1)
+        >>> print(plan.summary())
+        greedy plan: 1 site connects 3 of 5 uncovered businesses (60.0 %); no 1-site plan can connect more than 3 (gap 0.0 %).
+        top sites: S1 +3
+        """  # noqa: E501 - doctest output is one line
+        unit = "weighted businesses" if self.weighted else "businesses"
+        n = len(self.sites)
+        share = self.objective / self.total_uncovered if self.total_uncovered else 0.0
+        what = f"{n} site connects" if n == 1 else f"{n} sites connect"
+        text = (
+            f"{self.method} plan: {what} {self.objective:,.6g} of "
+            f"{self.total_uncovered:,.6g} uncovered {unit} ({share:.1%}".replace("%", " %")
+            + f"); no {n}-site plan can connect more than {self.upper_bound:,.6g} "
+            f"(gap {self.gap:.1%})".replace("%", " %")
+            + "."
+        )
+        if n:
+            col = "new_weighted_businesses" if self.weighted else "new_businesses"
+            top = self.sites.head(5)
+            text += "\ntop sites: " + ", ".join(
+                f"{s} +{v:,.6g}" for s, v in zip(top["site_id"], top[col], strict=True)
+            )
+        if self.message:
+            text += f"\nnote: {self.message}"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"<Plan {self.method}: {len(self.sites)} sites, objective {self.objective:,.6g} "
+            f"of {self.total_uncovered:,.6g}, upper bound {self.upper_bound:,.6g}>"
+        )
+
+
+@dataclass(frozen=True)
+class _Demand:
+    """Uncovered demand points, sorted by id (business id, or blank spot id in counts mode)."""
+
+    xy: np.ndarray
+    count: np.ndarray
+    weight: np.ndarray
+    village_id: np.ndarray
+    total_count: float
+    total_weight: float
+
+
+def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
+    class_w, _, _ = _class_weights(assessment, weights, "rank_sites")
+    biz = assessment.businesses
+    if biz is not None:
+        unc = _uncovered_mask(biz)
+        w_all = class_w if class_w is not None else _business_weight_column(biz, unc)
+        weighted = class_w is not None or assessment.weighted
+        sel = np.flatnonzero(unc)
+        sel = sel[id_sort(np.asarray(biz.index, dtype=str)[sel])]
+        pts = biz.geometry.array[sel]
+        xy = point_xy(pts)
+        count = np.ones(len(sel))
+        weight = w_all[sel]
+        vids = biz["village_id"].to_numpy(dtype=object, na_value=None)[sel]
+        return _Demand(xy, count, weight, vids, float(len(sel)), float(weight.sum())), weighted
+    # counts mode: each village's uncovered businesses sit on its blank spots, by area
+    v = assessment.villages
+    spots = assessment.blank_spots
+    weighted = assessment.weighted
+    n_unc = pd.to_numeric(v["n_uncovered"], errors="coerce").fillna(0.0).to_numpy("float64")
+    total = float(n_unc.sum())
+    if "weighted_uncovered" in v.columns:
+        w_unc = pd.to_numeric(v["weighted_uncovered"], errors="coerce").fillna(0.0)
+        total_w = float(w_unc.sum())
+    else:
+        total_w = total
+    if len(spots) == 0 or "n_businesses" not in spots.columns:
+        empty = np.zeros(0)
+        return _Demand(np.empty((0, 2)), empty, empty, np.zeros(0, object), total, total_w), (
+            weighted
+        )
+    order = id_sort(spots.index.to_numpy())
+    spots = spots.iloc[order]
+    count = pd.to_numeric(spots["n_businesses"], errors="coerce").fillna(0.0).to_numpy("float64")
+    wcol = "weighted_businesses" if "weighted_businesses" in spots.columns else "n_businesses"
+    weight = pd.to_numeric(spots[wcol], errors="coerce").fillna(0.0).to_numpy("float64")
+    rp = shapely.point_on_surface(np.asarray(spots.geometry.array))
+    xy = point_xy(rp)
+    keep = count > 0
+    return (
+        _Demand(
+            xy[keep],
+            count[keep],
+            weight[keep],
+            spots["village_id"].to_numpy(dtype=object)[keep],
+            total,
+            total_w,
+        ),
+        weighted,
+    )
+
+
+def _coverage(
+    demand_xy: np.ndarray, sites: gpd.GeoDataFrame, radius_m: float
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Sparse demand x sites coverage; also each site's radius (NaN for footprints)."""
+    n, m = len(demand_xy), len(sites)
+    geoms = sites.geometry.array
+    footprint = shapely.get_type_id(geoms) != 0
+    radius = np.full(m, float(radius_m))
+    if "radius_m" in sites.columns:
+        own = sites["radius_m"].to_numpy("float64")
+        radius = np.where(np.isnan(own), radius, own)
+    radius[footprint] = np.nan
+    circles = np.flatnonzero(~footprint)
+    if len(circles) == m:  # no footprints: the KD-tree matrix is the answer
+        return _mclp.coverage_from_points(demand_xy, point_xy(geoms), radius), radius
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    if len(circles):
+        cxy = point_xy(geoms[circles])
+        part = _mclp.coverage_from_points(demand_xy, cxy, radius[circles]).tocoo()
+        rows.append(part.row.astype(np.int64))
+        cols.append(circles[part.col])
+    polys = np.flatnonzero(footprint)
+    if len(polys) and n:
+        tree = shapely.STRtree(shapely.points(demand_xy))
+        f_idx, d_idx = tree.query(np.asarray(geoms[polys]), predicate="intersects")
+        rows.append(d_idx.astype(np.int64))
+        cols.append(polys[f_idx])
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    A = sp.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(n, m))
+    A.sum_duplicates()
+    A.sort_indices()
+    return A, radius
+
+
+def _check_k(k: Any) -> int | None:
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise InputError(f"k must be a positive whole number of sites (or None), got {k!r}.")
+    return int(k)
+
+
+def _check_money(value: Any, name: str, *, allow_zero: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a number of rupiah, got {value!r}.")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise InputError(
+            f"{name} must be a positive, finite number of rupiah, got {value!r} "
+            "(e.g. 26e9 for Rp 26 billion)."
+        )
+    return v
+
+
+def _anchors(assessment: Assessment) -> tuple[np.ndarray, np.ndarray]:
+    """Existing-network points the new sites link back to: ``(ids, xy)``.
+
+    Towers of the coverage (any source with a ``towers`` GeoDataFrame, looking inside
+    unions) when there are some; otherwise covered businesses thinned to one per
+    ``_ANCHOR_SPACING_M`` cell (the lowest business id in each); in counts mode a point
+    inside the covered part of each village with coverage.
+    """
+    crs = assessment.crs
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    stack = [assessment.coverage]
+    seen = 0
+    while stack and seen < 1000:  # sources nest a few levels at most
+        src = stack.pop()
+        seen += 1
+        towers = getattr(src, "towers", None)
+        if isinstance(towers, gpd.GeoDataFrame) and len(towers) and towers.crs is not None:
+            pts = towers.geometry.to_crs(crs).array
+            ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+            xy = point_xy(pts[ok])
+            ids = ("tower:" + towers.index[ok].astype(str)).to_numpy(dtype=object)
+            found.append((ids, xy))
+        stack.extend(getattr(src, "sources", ()) or ())
+    if found:
+        ids = np.concatenate([f[0] for f in found])
+        xy = np.concatenate([f[1] for f in found])
+        _, first = np.unique(ids.astype(str), return_index=True)
+        first = np.sort(first)
+        return ids[first], xy[first]
+    biz = assessment.businesses
+    if biz is not None:
+        cov = (biz["status"] == "covered").to_numpy(dtype=bool, na_value=False)
+        sel = np.flatnonzero(cov)
+        if len(sel) == 0:
+            return np.zeros(0, object), np.empty((0, 2))
+        sel = sel[id_sort(np.asarray(biz.index, dtype=str)[sel])]
+        pts = biz.geometry.array[sel]
+        xy = point_xy(pts)
+        cell = np.floor(xy / _ANCHOR_SPACING_M).astype(np.int64)
+        _, first = np.unique(cell, axis=0, return_index=True)
+        first = np.sort(first)
+        ids = ("covered:" + biz.index[sel[first]].astype(str)).to_numpy(dtype=object)
+        return ids, xy[first]
+    v = assessment.villages
+    if "covered_area_share" not in v.columns:
+        return np.zeros(0, object), np.empty((0, 2))
+    share = pd.to_numeric(v["covered_area_share"], errors="coerce")
+    has = (share > 0).to_numpy(dtype=bool, na_value=False)
+    if not has.any():
+        return np.zeros(0, object), np.empty((0, 2))
+    geoms = np.asarray(v.geometry.array[has])
+    spots = assessment.blank_spots
+    if len(spots):
+        holes = spots.dissolve(by="village_id").geometry
+        hole = holes.reindex(v.index[has]).to_numpy(dtype=object)
+        cut = ~pd.isna(hole)
+        geoms = geoms.copy()
+        geoms[cut] = shapely.difference(geoms[cut], np.asarray(hole[cut]))
+    keep = ~shapely.is_empty(geoms)
+    rp = shapely.point_on_surface(geoms[keep])
+    ids = ("covered:" + v.index[has][keep].astype(str)).to_numpy(dtype=object)
+    return ids, point_xy(rp)
+
+
+def _backhaul(
+    site_xy: np.ndarray, site_ids: np.ndarray, anchor_xy: np.ndarray, anchor_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each site (in rank order) links to its nearest anchor or earlier site."""
+    n = len(site_xy)
+    to = np.full(n, None, dtype=object)
+    dist = np.full(n, np.inf)
+    if n == 0:
+        return to, dist
+    if len(anchor_xy):
+        d, i = cKDTree(anchor_xy).query(site_xy)
+        to, dist = anchor_ids[i].astype(object), d
+    if n > 1:
+        ranks = np.arange(n)
+        kq = min(n, 16)
+        d, i = cKDTree(site_xy).query(site_xy, k=kq)
+        earlier = i < ranks[:, None]
+        has = earlier.any(axis=1)
+        first = earlier.argmax(axis=1)
+        de = np.where(has, d[ranks, first], np.inf)
+        ie = i[ranks, first]
+        # sites none of whose 16 nearest sites came earlier: exact search, in chunks
+        todo = np.flatnonzero(~has & (ranks > 0))
+        for chunk in np.array_split(todo, max(1, math.ceil(len(todo) * n / 4e6))):
+            if len(chunk) == 0:
+                continue
+            dd = np.hypot(
+                site_xy[chunk, 0][:, None] - site_xy[None, :, 0],
+                site_xy[chunk, 1][:, None] - site_xy[None, :, 1],
+            )
+            dd[ranks[None, :] >= chunk[:, None]] = np.inf
+            j = dd.argmin(axis=1)
+            de[chunk] = dd[np.arange(len(chunk)), j]
+            ie[chunk] = j
+        closer = de < dist  # a tie goes to the existing network
+        to[closer] = site_ids[ie[closer]]
+        dist[closer] = de[closer]
+    dist[np.isinf(dist)] = np.nan
+    return to, dist
+
+
+def _network(
+    *,
+    site_ids: np.ndarray,
+    site_xy: np.ndarray,
+    to: np.ndarray,
+    dist: np.ndarray,
+    anchor_ids: np.ndarray,
+    anchor_xy: np.ndarray,
+) -> nx.Graph:
+    g = nx.Graph()
+    used = pd.unique(to[pd.notna(to)])
+    a_pos = pd.Index(anchor_ids).get_indexer(used)
+    anchors = a_pos >= 0
+    g.add_nodes_from(
+        (str(a), {"kind": "anchor", "x": float(anchor_xy[p, 0]), "y": float(anchor_xy[p, 1])})
+        for a, p in zip(used[anchors], a_pos[anchors], strict=True)
+    )
+    g.add_nodes_from(
+        (
+            str(s),
+            {"kind": "site", "rank": r + 1, "x": float(site_xy[r, 0]), "y": float(site_xy[r, 1])},
+        )
+        for r, s in enumerate(site_ids)
+    )
+    linked = pd.notna(to)
+    g.add_edges_from(
+        (str(s), str(t), {"length_m": float(d)})
+        for s, t, d in zip(site_ids[linked], to[linked], dist[linked], strict=True)
+    )
+    return g
+
+
+def _empty_sites(crs: Any, weighted: bool) -> gpd.GeoDataFrame:
+    dtypes = {
+        "rank": "int64",
+        "site_id": object,
+        "new_businesses": "float64",
+        "cumulative_businesses": "float64",
+        "cumulative_share": "float64",
+        "new_weighted_businesses": "float64",
+        "cumulative_weighted_businesses": "float64",
+        "cumulative_weighted_share": "float64",
+        "village_id": object,
+        "kecamatan": object,
+        "kabupaten": object,
+        "villages_reached": "int64",
+        "village_ids": object,
+        "village_names": object,
+        "radius_m": "float64",
+        "cost_idr": "float64",
+        "cost_per_new_business": "float64",
+        "backhaul_to": object,
+        "backhaul_m": "float64",
+    }
+    cols = {
+        c: pd.Series([], dtype=t) for c, t in dtypes.items() if weighted or c not in _WEIGHTED_ONLY
+    }
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def _empty_plan(
+    assessment: Assessment,
+    *,
+    method: str,
+    weighted: bool,
+    total: float,
+    message: str,
+    unreachable: float = 0.0,
+) -> Plan:
+    log.info("rank_sites: empty plan: %s", message)
+    return Plan(
+        sites=_empty_sites(assessment.crs, weighted),
+        upper_bound=0.0,
+        method=method,
+        objective=0.0,
+        gap=0.0,
+        total_uncovered=total,
+        weighted=weighted,
+        message=message,
+        network=nx.Graph(),
+        assessment=assessment,
+        unreachable=unreachable,
+    )
+
+
+@check_options
+def rank_sites(
+    assessment: Assessment,
+    sites: Any,
+    *,
+    radius_m: float = 5000.0,
+    k: int | None = None,
+    budget_idr: float | None = None,
+    method: str = "greedy",
+    weights: Mapping[str, Any] | None = None,
+    default_cost_idr: float = DEFAULT_COST_IDR,
+    time_limit_s: float = 60.0,
+    bound: str = "greedy",
+    id_col: str | None = None,
+) -> Plan:
+    """Choose and order tower sites by the uncovered businesses they would connect.
+
+    A site connects the uncovered businesses within its radius (or inside its footprint
+    polygon). Businesses that already have signal are not demand: existing coverage is
+    removed up front. The plan lists the chosen sites in build order, each with the
+    businesses it newly connects (that no earlier site reaches).
+
+    Parameters
+    ----------
+    assessment
+        The result of :func:`blankspot.assess`.
+    sites
+        Candidate sites: :func:`candidate_sites` output, :func:`read_sites` output, any
+        GeoDataFrame of points/footprint polygons, or a file path (read with
+        :func:`read_sites`). Reprojected to the working CRS (logged). Optional columns
+        ``cost_idr`` and ``radius_m``.
+    radius_m
+        Service radius of a site without its own ``radius_m`` or footprint, metres
+        (default 5000: a rural 4G macro cell reaches about 4-8 km).
+    k
+        Number of sites to choose. ``None`` with no budget: rank every site that adds
+        something, until nothing more can be connected.
+    budget_idr
+        Total cost limit in rupiah; site costs from ``cost_idr``, else ``default_cost_idr``.
+        With ``k`` too, both limits hold.
+    method
+        ``"greedy"`` (lazy greedy, fast, with a bound on how far from optimal it can be) or
+        ``"exact"`` (maximal covering location problem solved to proven optimality by HiGHS;
+        needs ``k`` or ``budget_idr``).
+    weights
+        Class weights as in :func:`score_villages`; default: the businesses' ``weight``.
+    default_cost_idr
+        Cost of a site without ``cost_idr`` when a budget is given, and of generated
+        (grid/cluster) sites mixed with costed user sites. Default Rp 2.6 billion
+        (BAKTI 4G site, 2022).
+    time_limit_s
+        Time limit for ``method="exact"`` (and ``bound="lp"``), seconds; the best plan
+        found and its gap are returned if it is reached (with a warning).
+    bound
+        How ``method="greedy"`` bounds the optimum: ``"greedy"`` (default, free: the online
+        bound of Leskovec et al. 2007) or ``"lp"`` (also solve the LP relaxation with HiGHS,
+        usually much tighter, costs about as much as the root of ``exact``). Ignored by
+        ``method="exact"``, whose bound is the solver's.
+    id_col
+        Id column of ``sites`` (see :func:`read_sites`).
+
+    Returns
+    -------
+    Plan
+        ``sites`` (the ranked table), ``upper_bound``, ``objective``, ``gap``, ``method``,
+        ``total_uncovered``, ``weighted``, ``message``, ``network``, ``assessment``.
+
+    Raises
+    ------
+    InputError
+        ``radius_m`` <= 0, ``k`` < 1, a budget <= 0, unknown ``method``, ``exact`` without
+        ``k`` or budget, bad ``weights``, duplicate site ids, missing/negative costs.
+    CRSError
+        The sites have no CRS.
+    NoOverlapError
+        No site lies in or touches a village.
+
+    Warns
+    -----
+    BlankspotWarning
+        ``k`` exceeds the number of candidates (all useful sites are returned); the budget
+        is below the cheapest site (empty plan); ``exact`` hit its time limit.
+
+    Notes
+    -----
+    *Greedy* adds the site with the largest marginal gain, lazily re-evaluated (CELF). With
+    a budget that can bind (the ``k`` dearest useful sites cost more than it together), it
+    runs twice, by largest gain per rupiah and by largest gain among the sites still
+    affordable, and keeps the better plan (ties: per rupiah); a budget that cannot bind
+    leaves the plan for ``k`` unchanged. Sites of equal gain per rupiah (free sites) go by
+    larger gain. It reaches at least 63 % (1 - 1/e) of the optimum for a site count
+    (half that with a binding budget), and
+    ``upper_bound`` (Leskovec et al. 2007 online bound) shows how close it actually is.
+    *Exact* solves the integer program with HiGHS and orders the optimal sites by marginal
+    contribution (per rupiah with a budget); ``upper_bound`` is the solver's dual bound.
+    Both are deterministic: demand and sites are sorted by id first, ties go to the
+    smaller site id.
+
+    Coverage is a sparse matrix from a KD-tree (circles) or an STRtree (footprints); demand
+    points reached by exactly the same sites are merged, and demand no site reaches is
+    counted in ``Plan.unreachable``. Memory grows with the number of (business, site) pairs
+    within reach, never businesses x sites.
+
+    Villages reached: the villages of the businesses a site newly connects. Backhaul: each
+    site, in rank order, links to the nearest point already connected: an existing tower
+    (when the coverage came from towers), else a covered business (one per 1 km cell; in
+    counts mode a point in the covered part of each village), or an earlier site;
+    ``Plan.network`` holds these links (nodes ``kind`` "anchor"/"site" with ``x``/``y``,
+    edges ``length_m``), only anchors actually linked are included. In counts mode each
+    village's uncovered businesses are placed on its blank spots' representative points.
+
+    Examples
+    --------
+    >>> plan = rank_sites(_toy_assessment(), _toy_sites(), radius_m=600)
+    >>> plan.sites[["rank", "site_id", "new_businesses", "cumulative_share", "village_ids"]]
+       rank site_id  new_businesses  cumulative_share                  village_ids
+    0     1      S1               3               0.6  18.01.01.2002;18.01.01.2003
+    1     2      S2               2               1.0                18.01.01.2003
+    >>> plan.upper_bound, plan.sites["backhaul_to"].tolist()
+    (5.0, ['covered:b3', 'S1'])
+    """
+    assessment = _check_assessment(assessment, "rank_sites")
+    radius_m = positive_metres(radius_m, "radius_m")
+    k = _check_k(k)
+    budget = _check_money(budget_idr, "budget_idr")
+    default_cost = _check_money(default_cost_idr, "default_cost_idr", allow_zero=True)
+    if method not in METHODS:
+        raise InputError(f"method must be one of {list(METHODS)}, got {method!r}.")
+    if bound not in BOUNDS:
+        raise InputError(f"bound must be one of {list(BOUNDS)}, got {bound!r}.")
+    if (
+        isinstance(time_limit_s, bool)
+        or not isinstance(time_limit_s, numbers.Real)
+        or not (time_limit_s > 0)
+    ):
+        raise InputError(
+            f"time_limit_s must be a positive number of seconds, got {time_limit_s!r}."
+        )
+    if method == "exact" and k is None and budget is None:
+        raise InputError(
+            "method='exact' needs k (number of sites) or budget_idr: without a limit the "
+            "optimum is simply every site. Pass k= or budget_idr=, or use method='greedy' "
+            "to rank all sites."
+        )
+    demand, weighted = _demand(assessment, weights)
+    total = demand.total_weight if weighted else demand.total_count
+
+    # checked before the sites: with nothing to connect, an empty candidate list is expected
+    if demand.total_count <= 0 or len(demand.xy) == 0:
+        return _empty_plan(
+            assessment,
+            method=method,
+            weighted=weighted,
+            total=total,
+            message="no uncovered businesses: every business in the villages already has signal, "
+            "so there is nothing to connect",
+        )
+
+    table = _prepare_sites(sites, assessment, id_col=id_col)
+    m = len(table)
+
+    # costs
+    has_cost_col = "cost_idr" in table.columns
+    costs_known = has_cost_col or budget is not None
+    if has_cost_col:
+        costs = table["cost_idr"].to_numpy("float64")
+        filled = np.isnan(costs)
+        if filled.any():
+            log.info(
+                "%d generated sites without cost_idr priced at default_cost_idr=%g",
+                int(filled.sum()),
+                default_cost,
+            )
+        costs = np.where(filled, default_cost, costs)
+    else:
+        costs = np.full(m, default_cost if budget is not None else np.nan)
+    if budget is not None:
+        cheapest = float(np.min(costs))
+        if cheapest > budget:
+            msg = (
+                f"budget_idr={budget:,.0f} is below the cheapest site (Rp {cheapest:,.0f}): "
+                "no site can be built"
+            )
+            warn_user(msg)
+            return _empty_plan(
+                assessment, method=method, weighted=weighted, total=total, message=msg
+            )
+    notes: list[str] = []
+    k_asked = k
+    if k is not None and k > m:
+        msg = f"k={k} exceeds the {m} candidate sites: ranking all useful sites instead"
+        warn_user(msg)
+        notes.append(msg)
+        k = m
+
+    A, radius = _coverage(demand.xy, table, radius_m)
+    obj_w = demand.weight if weighted else demand.count
+    reached = np.diff(A.indptr) > 0
+    unreachable = float(obj_w[~reached].sum())
+    if not reached.any():
+        d, _ = cKDTree(demand.xy).query(point_xy(_point_of(table.geometry.array)))
+        return _empty_plan(
+            assessment,
+            method=method,
+            weighted=weighted,
+            total=total,
+            message=f"no candidate site reaches an uncovered business (the nearest is "
+            f"{float(np.min(d)):,.0f} m from a site; radius_m={radius_m:g}): try a larger "
+            "radius or sites nearer the blank spots",
+            unreachable=unreachable,
+        )
+    if unreachable > 0:
+        log.info("%g uncovered businesses are out of reach of every candidate site", unreachable)
+
+    A_agg, w_agg, _ = _mclp.aggregate_demand(A, obj_w)
+    log.info(
+        "rank_sites: %d demand points -> %d coverage patterns x %d sites (%d pairs), %s",
+        A.shape[0],
+        A_agg.shape[0],
+        m,
+        A.nnz,
+        method,
+    )
+    solve_costs = costs if budget is not None else None
+    if method == "greedy":
+        res = _mclp.greedy_mclp(A_agg, w_agg, k=k, budget=budget, costs=solve_costs)
+        if bound == "lp" and (k is not None or budget is not None):
+            lp = _mclp.lp_bound(
+                A_agg, w_agg, k=k, budget=budget, costs=solve_costs, time_limit_s=time_limit_s
+            )
+            if lp < res.upper_bound:
+                ub = max(lp, res.objective)
+                res = dataclasses.replace(
+                    res, upper_bound=ub, gap=_mclp.relative_gap(res.objective, ub)
+                )
+    else:
+        res = _mclp.exact_mclp(
+            A_agg, w_agg, k=k, budget=budget, costs=solve_costs, time_limit_s=float(time_limit_s)
+        )
+        if res.status != "Optimal":
+            msg = (
+                f"HiGHS stopped ({res.status}) before proving the optimum: the plan is within "
+                f"{res.gap:.2%} of the best possible"
+            )
+            warn_user(msg)
+            notes.append(msg)
+    chosen = res.chosen
+    if k is not None and len(chosen) < k:
+        notes.append(
+            f"only {len(chosen)} of the k={k_asked} sites asked for connect anyone new: "
+            "every uncovered business within reach of a candidate is connected"
+        )
+    if res.status == "greedy (largest gain)":
+        notes.append(
+            "picking the site that connects most among those still affordable connects "
+            "more within the budget than picking by businesses per rupiah, so the plan "
+            "follows the largest gain"
+        )
+
+    sites_out = _plan_table(
+        assessment,
+        table=table,
+        chosen=chosen,
+        A=A,
+        demand=demand,
+        weighted=weighted,
+        radius=radius,
+        costs=costs if costs_known else None,
+    )
+    anchor_ids, anchor_xy = _anchors(assessment)
+    pts = sites_out.geometry.array
+    site_xy = point_xy(pts)
+    site_ids = sites_out["site_id"].to_numpy(dtype=object)
+    to, dist = _backhaul(site_xy, site_ids, anchor_xy, anchor_ids)
+    sites_out["backhaul_to"] = to
+    sites_out["backhaul_m"] = dist
+    objective = float(sites_out["new_weighted_businesses" if weighted else "new_businesses"].sum())
+    return Plan(
+        sites=sites_out,
+        upper_bound=max(float(res.upper_bound), objective),
+        method=method,
+        objective=objective,
+        gap=float(res.gap),
+        total_uncovered=total,
+        weighted=weighted,
+        message="; ".join(notes),
+        network=_network(
+            site_ids=site_ids,
+            site_xy=site_xy,
+            to=to,
+            dist=dist,
+            anchor_ids=anchor_ids,
+            anchor_xy=anchor_xy,
+        ),
+        assessment=assessment,
+        unreachable=unreachable,
+    )
+
+
+def _plan_table(
+    assessment: Assessment,
+    *,
+    table: gpd.GeoDataFrame,
+    chosen: np.ndarray,
+    A: sp.csr_matrix,
+    demand: _Demand,
+    weighted: bool,
+    radius: np.ndarray,
+    costs: np.ndarray | None,
+) -> gpd.GeoDataFrame:
+    """Build the ranked table (backhaul filled later), columns in the contract's order."""
+    n_chosen = len(chosen)
+    # each demand point is connected by the first chosen site (in rank order) reaching it
+    sub = A[:, chosen].tocsr()
+    live = np.flatnonzero(np.diff(sub.indptr) > 0)
+    first = np.minimum.reduceat(sub.indices, sub.indptr[live]) if len(live) else np.zeros(0, int)
+    new_count = np.bincount(first, weights=demand.count[live], minlength=n_chosen)
+    new_weight = np.bincount(first, weights=demand.weight[live], minlength=n_chosen)
+
+    v = assessment.villages
+    vids = demand.village_id[live]
+    has_v = pd.notna(vids)
+    reach = pd.DataFrame({"pos": first[has_v], "village_id": vids[has_v].astype(str)})
+    reach = reach.drop_duplicates().sort_values(["pos", "village_id"], kind="stable")
+    names = v["name"] if "name" in v.columns else pd.Series("", index=v.index)
+    names = names.astype(object).where(names.notna(), "")
+    names.index = v.index.astype(str)
+    reach["name"] = names.reindex(reach["village_id"]).fillna("").astype(str).to_numpy()
+    grouped = reach.groupby("pos", sort=True)
+    n_reached = grouped.size().reindex(range(n_chosen), fill_value=0)
+    ids_joined = grouped["village_id"].agg(";".join).reindex(range(n_chosen), fill_value="")
+    names_joined = grouped["name"].agg(";".join).reindex(range(n_chosen), fill_value="")
+
+    pts = _point_of(table.geometry.array[chosen])
+    site_vid = _village_of(pts, v)
+    v_str = v.copy()
+    v_str.index = v.index.astype(str)
+
+    def parent(col: str) -> np.ndarray:
+        if col not in v_str.columns:
+            return np.full(n_chosen, None, dtype=object)
+        s = v_str[col].astype(object)
+        out = s.reindex(pd.Index(site_vid).fillna("\0")).to_numpy(dtype=object)
+        return np.where(pd.isna(out), None, out)
+
+    counts_int = assessment.businesses is not None
+    new_b = new_count.round().astype(np.int64) if counts_int else new_count
+    cum_b = np.cumsum(new_b)
+    total_count = demand.total_count
+    cost = costs[chosen] if costs is not None else np.full(n_chosen, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_new = np.where(new_count > 0, cost / new_count, np.nan)
+    cols: dict[str, Any] = {
+        "rank": np.arange(1, n_chosen + 1, dtype=np.int64),
+        "site_id": table.index.to_numpy(dtype=object)[chosen],
+        "new_businesses": new_b,
+        "cumulative_businesses": cum_b,
+        "cumulative_share": cum_b / total_count if total_count else np.full(n_chosen, np.nan),
+    }
+    if weighted:
+        cum_w = np.cumsum(new_weight)
+        cols["new_weighted_businesses"] = new_weight
+        cols["cumulative_weighted_businesses"] = cum_w
+        cols["cumulative_weighted_share"] = (
+            cum_w / demand.total_weight if demand.total_weight else np.full(n_chosen, np.nan)
+        )
+    cols.update(
+        {
+            "village_id": site_vid,
+            "kecamatan": parent("kecamatan"),
+            "kabupaten": parent("kabupaten"),
+            "villages_reached": n_reached.to_numpy(dtype=np.int64),
+            "village_ids": ids_joined.to_numpy(dtype=object),
+            "village_names": names_joined.to_numpy(dtype=object),
+            "radius_m": radius[chosen],
+            "cost_idr": cost,
+            "cost_per_new_business": per_new,
+            "backhaul_to": np.full(n_chosen, None, dtype=object),
+            "backhaul_m": np.full(n_chosen, np.nan),
+        }
+    )
+    return gpd.GeoDataFrame(
+        cols, geometry=gpd.GeoSeries(pts, crs=assessment.crs), index=pd.RangeIndex(n_chosen)
+    )
