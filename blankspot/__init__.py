@@ -6,7 +6,7 @@ villages (:func:`score_villages`), and rank candidate tower sites (:func:`rank_s
 
 from __future__ import annotations
 
-from blankspot import coverage, sample
+from blankspot import coverage, sample, terrain
 from blankspot._errors import (
     BlankspotError,
     BlankspotWarning,
@@ -57,4 +57,5 @@ __all__ = [
     "rejected_rows",
     "sample",
     "score_villages",
+    "terrain",
 ]

@@ -1,0 +1,396 @@
+"""Terrain: DEM reading, line of sight (checked against hand geometry and a brute force)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from affine import Affine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from blankspot import terrain
+from blankspot._errors import CRSError, InputError, InputFileError, UnknownOptionError
+from blankspot.terrain import line_of_sight, read_dem
+from tests.common import CRS_UTM, write_tif
+
+R_EARTH = 6_371_000.0
+X0, Y0 = 500_000.0, 9_400_000.0
+
+
+def flat_dem(tmp_path: Path, *, cell=100.0, width=400, height=10, value=0, name="flat.tif"):
+    arr = np.full((height, width), value, dtype="int16")
+    return write_tif(tmp_path / name, arr, Affine(cell, 0, X0, 0, -cell, Y0))
+
+
+def rough_array(seed: int, shape=(160, 160), relief_m=150.0) -> np.ndarray:
+    """Smoothed random hills (a realistic rough DEM), metres."""
+    rng = np.random.default_rng(seed)
+    field = ndimage.gaussian_filter(rng.normal(size=shape), 3.0)
+    field = (field - field.min()) / (field.max() - field.min())
+    return (field * relief_m).astype("float32")
+
+
+def write_hgt(path: Path, arr: np.ndarray) -> Path:
+    arr.astype(">i2").tofile(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- read_dem
+
+
+def test_read_dem_geotiff(tmp_path):
+    arr = np.arange(12, dtype="int16").reshape(3, 4)
+    path = write_tif(tmp_path / "d.tif", arr, Affine(30, 0, X0, 0, -30, Y0))
+    dem = read_dem(path)
+    assert dem.crs.to_epsg() == 32748
+    assert (dem.width, dem.height) == (4, 3)
+    np.testing.assert_array_equal(dem.read(terrain.Window(1, 1, 2, 2)), [[5, 6], [9, 10]])
+    assert dem.cell_size_m() == (30.0, 30.0)
+    assert read_dem(dem) is dem
+
+
+def test_read_dem_hgt_tile_grid_from_driver(tmp_path):
+    arr = np.zeros((1201, 1201), dtype="int16")
+    arr[0, 0] = 7  # the north-west corner sample, centred on (105 E, 5 S)
+    arr[600, 600] = -32768  # a void
+    dem = read_dem(write_hgt(tmp_path / "S06E105.hgt", arr))
+    assert dem.crs.to_epsg() == 4326
+    left, bottom, right, top = dem.bounds
+    half = 0.5 / 1200
+    assert left == pytest.approx(105 - half) and top == pytest.approx(-5 + half)
+    assert right == pytest.approx(106 + half) and bottom == pytest.approx(-6 - half)
+    # 3 arc-seconds at 5.5 S: 92.3 m east-west (by hand: 2 pi 6378137 cos(5.5) / 360 / 1200)
+    expected_dx = 2 * math.pi * 6_378_137 * math.cos(math.radians(5.5)) / 360 / 1200
+    assert dem.cell_size_m()[0] == pytest.approx(expected_dx, rel=2e-3)
+    window = dem.read(terrain.Window(0, 0, 2, 1))
+    np.testing.assert_array_equal(window, [[7, 0]])
+    assert np.isnan(dem.read(terrain.Window(600, 600, 1, 1))[0, 0])
+    assert any("void" in n for n in dem.notes)
+
+
+def test_read_dem_mosaic_of_tiles_list_and_glob(tmp_path):
+    a = np.full((1201, 1201), 100, dtype="int16")
+    a[10, 5] = -32768  # a void away from the shared edge stays a void
+    b = np.full((1201, 1201), 200, dtype="int16")
+    write_hgt(tmp_path / "S06E105.hgt", a)
+    write_hgt(tmp_path / "S06E106.hgt", b)
+    for source in (
+        [tmp_path / "S06E105.hgt", tmp_path / "S06E106.hgt"],
+        str(tmp_path / "S06E10?.hgt"),
+    ):
+        dem = read_dem(source)
+        assert (dem.width, dem.height) == (2401, 1201)  # tiles share their edge column
+        assert "2 tiles" in dem.name
+        row = dem.read(terrain.Window(1195, 500, 10, 1))[0]
+        # columns 1195-1199 from the west tile, 1200 is shared (the east tile is drawn last)
+        np.testing.assert_array_equal(row, [100] * 5 + [200] * 5)
+        assert np.isnan(dem.read(terrain.Window(5, 10, 1, 1))[0, 0])
+
+
+def test_read_dem_vrt_file(tmp_path):
+    arr = np.arange(6, dtype="int16").reshape(2, 3)
+    write_tif(tmp_path / "d.tif", arr, Affine(30, 0, X0, 0, -30, Y0))
+    vrt = tmp_path / "d.vrt"
+    vrt.write_text(
+        '<VRTDataset rasterXSize="3" rasterYSize="2"><SRS>EPSG:32748</SRS>'
+        f"<GeoTransform>{X0},30,0,{Y0},0,-30</GeoTransform>"
+        '<VRTRasterBand dataType="Int16" band="1"><SimpleSource>'
+        '<SourceFilename relativeToVRT="1">d.tif</SourceFilename><SourceBand>1</SourceBand>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    dem = read_dem(vrt)
+    np.testing.assert_array_equal(dem.read(terrain.Window(0, 0, 3, 2)), arr)
+
+
+def test_read_dem_feet_are_converted(tmp_path):
+    path = write_tif(
+        tmp_path / "ft.tif", np.full((2, 2), 100, "int16"), Affine(30, 0, X0, 0, -30, Y0)
+    )
+    import rasterio
+
+    with rasterio.open(path, "r+") as ds:
+        ds.units = ("ft",)
+    dem = read_dem(path)
+    assert dem.read(terrain.Window(0, 0, 1, 1))[0, 0] == pytest.approx(30.48)
+    assert any("feet" in n or "ft" in n for n in dem.notes)
+
+
+def test_read_dem_errors(tmp_path):
+    with pytest.raises(InputFileError, match="does not exist"):
+        read_dem(tmp_path / "nope.tif")
+    with pytest.raises(InputFileError, match="no DEM tile matches"):
+        read_dem(str(tmp_path / "*.hgt"))
+    with pytest.raises(InputFileError, match="empty"):
+        read_dem([])
+    (tmp_path / "junk.tif").write_text("not a raster")
+    with pytest.raises(InputFileError, match="cannot read DEM"):
+        read_dem(tmp_path / "junk.tif")
+    nocrs = write_tif(
+        tmp_path / "nocrs.tif", np.zeros((2, 2), "int16"), Affine(1, 0, 0, 0, -1, 2), crs=None
+    )
+    with pytest.raises(CRSError, match=r"DEM 'nocrs\.tif' has no CRS"):
+        read_dem(nocrs)
+    a = write_tif(tmp_path / "a.tif", np.zeros((2, 2), "int16"), Affine(30, 0, X0, 0, -30, Y0))
+    b = write_tif(tmp_path / "b.tif", np.zeros((2, 2), "int16"), Affine(60, 0, X0 + 60, 0, -60, Y0))
+    with pytest.raises(InputError, match="different cell sizes"):
+        read_dem([a, b])
+    c = write_tif(
+        tmp_path / "c.tif",
+        np.zeros((2, 2), "int16"),
+        Affine(30, 0, X0, 0, -30, Y0),
+        crs="EPSG:32747",
+    )
+    with pytest.raises(InputError, match="different CRSs"):
+        read_dem([a, c])
+    d = write_tif(tmp_path / "d.tif", np.zeros((2, 2), "int16"), Affine(30, 0, X0 + 7, 0, -30, Y0))
+    with pytest.raises(InputError, match="not aligned"):
+        read_dem([a, d])
+    with pytest.raises(InputError, match="takes a file path"):
+        read_dem(42)
+    with pytest.raises(UnknownOptionError, match="unknown option"):
+        read_dem(a, band=2)
+
+
+# ------------------------------------------------------------------------- line_of_sight
+
+
+def horizon_m(h1: float, h2: float, k: float = 4 / 3) -> float:
+    return math.sqrt(2 * k * R_EARTH * h1) + math.sqrt(2 * k * R_EARTH * h2)
+
+
+@pytest.mark.parametrize(("h1", "h2"), [(30.0, 1.5), (60.0, 10.0), (15.0, 15.0)])
+def test_flat_earth_radio_horizon_within_one_percent(tmp_path, h1, h2):
+    dem = read_dem(flat_dem(tmp_path, width=700))  # 70 km of sea-level plain
+    d_h = horizon_m(h1, h2)  # 30 m and 1.5 m: 4.12 (sqrt 30 + sqrt 1.5) km = 27.6 km
+    assert d_h == pytest.approx(4.12e3 * (math.sqrt(h1) + math.sqrt(h2)), rel=2e-3)
+    ax = X0 + 50
+    lengths = np.array([0.99, 1.01]) * d_h
+    los = line_of_sight(
+        dem, [ax, ax], [Y0 - 500] * 2, ax + lengths, [Y0 - 500] * 2, height_a_m=h1, height_b_m=h2
+    )
+    assert los["clear"].tolist() == [True, False]
+    # distances are geodesic: UTM grid metres times ~1/0.9996 near the central meridian
+    np.testing.assert_allclose(los["distance_m"], lengths, rtol=1e-3)
+
+
+def test_flat_earth_bulge_at_midpoint_by_hand(tmp_path):
+    dem = read_dem(flat_dem(tmp_path, width=300))
+    los = line_of_sight(dem, X0 + 50, Y0 - 500, X0 + 20_050, Y0 - 500, height_a_m=30, height_b_m=30)
+    d = los["distance_m"].iloc[0]
+    # lowest point of a level 30 m ray is the midpoint: 30 - (d/2)^2 / (2 k R)
+    expected = 30 - (d / 2) ** 2 / (2 * 4 / 3 * R_EARTH)
+    assert expected == pytest.approx(24.11, abs=0.02)
+    assert los["clearance_m"].iloc[0] == pytest.approx(expected, abs=1e-6)
+    assert los["obstacle_m"].iloc[0] == pytest.approx(d / 2, rel=1e-9)
+
+
+def test_fresnel_margin_by_hand(tmp_path):
+    dem = read_dem(flat_dem(tmp_path, width=300))
+    los = line_of_sight(
+        dem,
+        X0 + 50,
+        Y0 - 500,
+        X0 + 20_050,
+        Y0 - 500,
+        height_a_m=30,
+        height_b_m=30,
+        k_factor=1e9,
+        frequency_ghz=0.9,
+        fresnel_clearance=0.6,
+    )
+    d = los["distance_m"].iloc[0]
+    lam = 299_792_458.0 / 0.9e9
+    expected = 30 - 0.6 * math.sqrt(lam * (d / 2) * (d / 2) / d)  # 30 - 0.6 * 40.8 m
+    assert los["clearance_m"].iloc[0] == pytest.approx(expected, abs=1e-3)
+    assert bool(los["clear"].iloc[0])
+    high = line_of_sight(
+        dem,
+        X0 + 50,
+        Y0 - 500,
+        X0 + 20_050,
+        Y0 - 500,
+        height_a_m=20,
+        height_b_m=20,
+        k_factor=1e9,
+        frequency_ghz=0.9,
+        fresnel_clearance=1.0,
+    )
+    assert not bool(high["clear"].iloc[0])  # 20 m < a full 40.8 m Fresnel radius
+
+
+def ridge_dem(tmp_path: Path, *, void_ridge: bool = False) -> Path:
+    """100 m cells, sea level with a 50 m wall at columns 100-101 (x = 10,000-10,200 m)."""
+    arr = np.zeros((10, 300), dtype="int16")
+    arr[:, 100:102] = -32768 if void_ridge else 50
+    return write_tif(tmp_path / "ridge.tif", arr, Affine(100, 0, X0, 0, -100, Y0), nodata=-32768)
+
+
+def test_single_ridge_by_hand(tmp_path):
+    dem = read_dem(ridge_dem(tmp_path))
+    # A: centre of column 0 (x = 50 m), 100 m mast; B: column 200 (x = 20,050 m).
+    # Without curvature the ray drops from 100 m to h_b; the binding point is the far edge of
+    # the plateau of bilinear heights, the centre of column 101 (x = 10,150 m, t = 0.505):
+    # clear iff 100 + (h_b - 100) * 0.505 >= 50, i.e. h_b >= 100 - 50 / 0.505 = 0.990 m.
+    hb = np.array([0.5, 0.98, 1.0, 5.0])
+    los = line_of_sight(
+        dem,
+        np.full(4, X0 + 50),
+        np.full(4, Y0 - 500),
+        np.full(4, X0 + 20_050),
+        np.full(4, Y0 - 500),
+        height_a_m=100,
+        height_b_m=hb,
+        k_factor=1e9,
+    )
+    assert los["clear"].tolist() == [False, False, True, True]
+    expected = 100 + (hb - 100) * 0.505 - 50
+    np.testing.assert_allclose(los["clearance_m"], expected, atol=1e-6)
+    np.testing.assert_allclose(los["obstacle_m"], 0.505 * los["distance_m"], rtol=1e-9)
+
+
+def test_voids_never_block_and_void_ends_are_not_clear(tmp_path):
+    dem = read_dem(ridge_dem(tmp_path, void_ridge=True))
+    los = line_of_sight(
+        dem,
+        [X0 + 50, X0 + 50],
+        [Y0 - 500] * 2,
+        [X0 + 20_050, X0 + 10_050],
+        [Y0 - 500] * 2,
+        height_a_m=100,
+        height_b_m=0.5,
+        k_factor=1e9,
+    )
+    assert bool(los["clear"].iloc[0]) and los["void_samples"].iloc[0] > 0
+    assert not bool(los["clear"].iloc[1]) and np.isnan(los["clearance_m"].iloc[1])
+
+
+def test_crs_of_coordinates_and_geographic_dem(tmp_path):
+    import pyproj
+
+    dem = read_dem(ridge_dem(tmp_path))
+    tr = pyproj.Transformer.from_crs(CRS_UTM, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform([X0 + 50, X0 + 20_050], [Y0 - 500, Y0 - 500])
+    a = line_of_sight(dem, X0 + 50, Y0 - 500, X0 + 20_050, Y0 - 500, height_a_m=100, height_b_m=5)
+    b = line_of_sight(
+        dem, lon[0], lat[0], lon[1], lat[1], height_a_m=100, height_b_m=5, crs="EPSG:4326"
+    )
+    np.testing.assert_allclose(a["clearance_m"], b["clearance_m"], atol=1e-6)
+    np.testing.assert_allclose(a["distance_m"], b["distance_m"], rtol=1e-9)
+
+
+def test_geographic_dem_measures_metres_not_degrees(tmp_path):
+    # a flat 1 arc-second grid around 5 S 105 E
+    res = 1 / 3600
+    arr = np.zeros((20, 3000), "int16")
+    path = write_tif(
+        tmp_path / "geo.tif", arr, Affine(res, 0, 105.0, 0, -res, -5.0), crs="EPSG:4326"
+    )
+    dem = read_dem(path)
+    lat = -5.0 - 10 * res
+    lon_b = 105.0 + 0.2  # 0.2 degrees east, on a parallel at 5 S
+    # by hand, on the sphere: 6371 km * 0.2 deg in rad * cos(5 deg) = 22.16 km
+    sphere = R_EARTH * math.radians(0.2) * math.cos(math.radians(-lat))
+    los = line_of_sight(dem, 105.001, lat, lon_b, lat, height_a_m=30, height_b_m=1.5)
+    assert los["distance_m"].iloc[0] == pytest.approx(
+        sphere - R_EARTH * math.radians(0.001) * math.cos(math.radians(5)), rel=5e-3
+    )
+    d_h = horizon_m(30, 1.5)
+    # one pair just inside and one just outside the horizon, placed by the sphere formula
+    dlon = np.degrees(np.array([0.985, 1.015]) * d_h / (R_EARTH * math.cos(math.radians(-lat))))
+    los = line_of_sight(
+        dem, [105.001] * 2, [lat] * 2, 105.001 + dlon, [lat] * 2, height_a_m=30, height_b_m=1.5
+    )
+    assert los["clear"].tolist() == [True, False]
+
+
+def test_line_of_sight_errors(tmp_path):
+    dem = read_dem(flat_dem(tmp_path))
+    with pytest.raises(InputError, match="outside the DEM"):
+        line_of_sight(dem, X0 + 50, Y0 - 500, X0 + 90_000, Y0 - 500, height_a_m=1, height_b_m=1)
+    with pytest.raises(InputError, match="one length"):
+        line_of_sight(dem, [X0, X0], [Y0], [X0], [Y0], height_a_m=1, height_b_m=1)
+    with pytest.raises(InputError, match="missing"):
+        line_of_sight(dem, [np.nan], [Y0 - 5], [X0 + 5], [Y0 - 5], height_a_m=1, height_b_m=1)
+    with pytest.raises(InputError, match="height_b_m must be finite metres"):
+        line_of_sight(dem, X0 + 5, Y0 - 5, X0 + 500, Y0 - 5, height_a_m=1, height_b_m=[-1])
+    with pytest.raises(InputError, match="k_factor"):
+        line_of_sight(dem, X0 + 5, Y0 - 5, X0 + 500, Y0 - 5, height_a_m=1, height_b_m=1, k_factor=0)
+    with pytest.raises(UnknownOptionError, match="height_a_m"):
+        line_of_sight(dem, X0 + 5, Y0 - 5, X0 + 500, Y0 - 5, height_am=1, height_b_m=1)
+    with pytest.raises(InputError, match="Dem from read_dem"):
+        line_of_sight("dem.tif", 0, 0, 1, 1, height_a_m=1, height_b_m=1)
+    empty = line_of_sight(dem, [], [], [], [], height_a_m=1, height_b_m=1)
+    assert len(empty) == 0 and "clear" in empty.columns
+
+
+# -------------------------------------------------------------- brute force on rough DEMs
+
+
+def brute_force_clear(arr, cell, ca, ra, cb, rb, ha, hb, k=4 / 3, per_cell=10):
+    """Dense sampling (``per_cell`` per cell), bilinear by scipy, flat-grid distances."""
+    out = np.empty(len(ca), dtype=bool)
+    for i in range(len(ca)):  # an independent, deliberately simple loop
+        span = max(abs(cb[i] - ca[i]), abs(rb[i] - ra[i]))
+        n = max(math.ceil(span * per_cell), 2)
+        t = np.arange(n + 1) / n
+        cols = ca[i] + t * (cb[i] - ca[i])
+        rows = ra[i] + t * (rb[i] - ra[i])
+        z = ndimage.map_coordinates(
+            arr.astype("float64"), [rows - 0.5, cols - 0.5], order=1, mode="nearest"
+        )
+        d = math.hypot(cb[i] - ca[i], rb[i] - ra[i]) * cell
+        s = t * d
+        top_a, top_b = z[0] + ha, z[-1] + hb
+        ray = top_a + t * (top_b - top_a)
+        clr = ray - z - s * (d - s) / (2 * k * R_EARTH)
+        out[i] = clr[1:-1].min() >= 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def rough(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rough")
+    arr = rough_array(7)
+    path = write_tif(folder / "rough.tif", arr, Affine(30, 0, X0, 0, -30, Y0))
+    return read_dem(path), arr
+
+
+def test_line_of_sight_agrees_with_brute_force(rough):
+    dem, arr = rough
+    rng = np.random.default_rng(1)
+    n = 400
+    ca, ra, cb, rb = (rng.uniform(2, 158, n) for _ in range(4))
+    los = line_of_sight(
+        dem, X0 + ca * 30, Y0 - ra * 30, X0 + cb * 30, Y0 - rb * 30, height_a_m=60, height_b_m=2
+    )
+    truth = brute_force_clear(arr, 30.0, ca, ra, cb, rb, 60.0, 2.0)
+    agree = (los["clear"].to_numpy() == truth).mean()
+    assert 0.2 < truth.mean() < 0.8  # both outcomes are well represented
+    assert agree >= 0.98, agree
+
+
+_pair = st.tuples(*(st.floats(2, 158) for _ in range(4)))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(p=_pair, ha=st.floats(0, 80), hb=st.floats(0, 80), extra=st.floats(0.01, 50))
+def test_line_of_sight_symmetric_and_monotone_in_height(rough, p, ha, hb, extra):
+    dem, _ = rough
+    ca, ra, cb, rb = p
+    xa, ya, xb, yb = X0 + ca * 30, Y0 - ra * 30, X0 + cb * 30, Y0 - rb * 30
+    ab = line_of_sight(dem, xa, ya, xb, yb, height_a_m=ha, height_b_m=hb)
+    ba = line_of_sight(dem, xb, yb, xa, ya, height_a_m=hb, height_b_m=ha)
+    c_ab, c_ba = ab["clearance_m"].iloc[0], ba["clearance_m"].iloc[0]
+    assert c_ab == pytest.approx(c_ba, abs=1e-6)
+    if abs(c_ab) > 1e-6:
+        assert bool(ab["clear"].iloc[0]) == bool(ba["clear"].iloc[0])
+    higher = line_of_sight(dem, xa, ya, xb, yb, height_a_m=ha + extra, height_b_m=hb)
+    assert higher["clearance_m"].iloc[0] >= c_ab - 1e-9
+    if ab["clear"].iloc[0]:
+        assert bool(higher["clear"].iloc[0])
