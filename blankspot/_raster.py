@@ -37,6 +37,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -60,6 +61,7 @@ __all__ = [
     "sample",
     "sample_centres",
     "union_by_group",
+    "value_sample",
     "zonal",
     "zonal_mask",
     "zonal_union",
@@ -100,6 +102,11 @@ class Grid:
     nodata: float | None
     mask_kind: str  # "none": all valid, "nodata": compare with nodata, "mask": read the mask
     driver: str = "GTiff"
+    #: GDAL scale and offset of the band: value = raw * scale + offset (applied on read)
+    scale: float = 1.0
+    offset: float = 0.0
+    #: values (after scale/offset) outside this closed range are no data (None: no range)
+    valid_range: tuple[float, float] | None = None
 
 
 def grid_from_dataset(ds: rasterio.io.DatasetReader, path: str, band: int) -> Grid:
@@ -123,22 +130,69 @@ def grid_from_dataset(ds: rasterio.io.DatasetReader, path: str, band: int) -> Gr
         nodata=None if ds.nodata is None else float(ds.nodata),
         mask_kind=mask_kind,
         driver=ds.driver,
+        scale=float(ds.scales[band - 1]) if ds.scales[band - 1] is not None else 1.0,
+        offset=float(ds.offsets[band - 1]) if ds.offsets[band - 1] is not None else 0.0,
     )
 
 
 def _read(
     ds: rasterio.io.DatasetReader, grid: Grid, rows: tuple[int, int], cols: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Values and validity (``None`` = all valid) of the window ``rows`` x ``cols`` (half-open)."""
+    """Values and validity (``None`` = all valid) of the window ``rows`` x ``cols`` (half-open).
+
+    Values are physical: the band's scale and offset are applied (after the nodata test,
+    which compares raw values), and values outside ``grid.valid_range`` are not valid.
+    """
     window = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
     values = ds.read(grid.band, window=window)
-    if grid.mask_kind == "none":
-        return values, None
+    return _physical(values, _validity(ds, grid, values, window=window), grid)
+
+
+def _validity(
+    ds: rasterio.io.DatasetReader, grid: Grid, values: np.ndarray, **read: Any
+) -> np.ndarray | None:
+    """Return the valid pixels of raw ``values`` read with ``read`` (None: all valid)."""
     if grid.mask_kind == "nodata":
         if math.isnan(grid.nodata):  # type: ignore[arg-type]
-            return values, ~np.isnan(values)
-        return values, values != np.asarray(grid.nodata).astype(values.dtype)
-    return values, ds.read_masks(grid.band, window=window) > 0
+            return ~np.isnan(values)
+        return values != np.asarray(grid.nodata).astype(values.dtype)
+    if grid.mask_kind == "mask":
+        return ds.read_masks(grid.band, **read) > 0
+    return None
+
+
+def _physical(
+    values: np.ndarray, valid: np.ndarray | None, grid: Grid
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Apply scale/offset and the valid range to raw values read from ``grid``."""
+    if grid.scale != 1.0 or grid.offset != 0.0:
+        values = values.astype("float64")
+        values *= grid.scale
+        values += grid.offset
+    if grid.valid_range is not None:
+        lo, hi = grid.valid_range
+        with np.errstate(invalid="ignore"):
+            ok = (values >= lo) & (values <= hi)
+        valid = ok if valid is None else valid & ok
+    return values, valid
+
+
+def value_sample(grid: Grid, max_pixels: int = 1_000_000) -> np.ndarray:
+    """Return the valid physical values of a regular subsample of at most ``max_pixels``.
+
+    The whole band when it is small; else a nearest-neighbour decimated read (GDAL reads
+    only the rows it needs), so the cost is bounded whatever the raster's size. The
+    ``valid_range`` is *not* applied: this is what the checks of ``from_raster`` look at.
+    """
+    step = max(1, math.ceil(math.sqrt(grid.width * grid.height / max_pixels)))
+    shape = (max(1, grid.height // step), max(1, grid.width // step))
+    raw = replace(grid, valid_range=None)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20), open_raster(grid) as ds:
+        values = ds.read(grid.band, out_shape=shape)
+        valid = _validity(ds, grid, values, out_shape=shape)
+    values, valid = _physical(values, valid, raw)
+    out = values.ravel() if valid is None else values[valid]
+    return out[np.isfinite(out)].astype("float64")
 
 
 def _covered(values: np.ndarray, valid: np.ndarray | None, classify: Classifier) -> np.ndarray:

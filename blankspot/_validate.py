@@ -17,7 +17,15 @@ from pyproj import CRS
 
 from blankspot._errors import BlankspotWarning, CRSError, InputError, UnknownOptionError
 
-__all__ = ["check_options", "positive_metres", "require_crs", "warn_user", "working_crs"]
+__all__ = [
+    "PLAUSIBLE_RADIUS_M",
+    "check_options",
+    "positive_metres",
+    "require_crs",
+    "tower_reach_m",
+    "warn_user",
+    "working_crs",
+]
 
 log = logging.getLogger("blankspot")
 
@@ -158,3 +166,33 @@ def _caller_stacklevel() -> int:
 def warn_user(message: str) -> None:
     """Issue a :class:`BlankspotWarning` attributed to the user's line of code."""
     warnings.warn(message, BlankspotWarning, stacklevel=_caller_stacklevel())
+
+
+#: A tower's reach (metres) outside this range is most likely a unit slip (km for m).
+PLAUSIBLE_RADIUS_M = (100.0, 50_000.0)
+
+
+def tower_reach_m(value: Any, name: str, *, hint: str = "") -> float:
+    """Like :func:`positive_metres`, warning when the reach looks like a unit mistake.
+
+    Below 100 m or above 50 km (``PLAUSIBLE_RADIUS_M``) a :class:`BlankspotWarning` asks
+    whether kilometres were given (the CLI shows it as a log line); the value is kept.
+
+    Examples
+    --------
+    >>> tower_reach_m(5000, "radius_m")
+    5000.0
+    """
+    r = positive_metres(value, name, hint=hint)
+    lo, hi = PLAUSIBLE_RADIUS_M
+    if r < lo:
+        warn_user(
+            f"{name}={r:g} m is less than {lo:g} m, but a tower reaches kilometres: was it "
+            f"given in kilometres? ({r:g} km is {r * 1000:g} m.) Carrying on with metres."
+        )
+    elif r > hi:
+        warn_user(
+            f"{name}={r:g} m is more than {hi / 1000:g} km, beyond the reach of any cell "
+            "tower: is it in the wrong unit? Carrying on with metres."
+        )
+    return r

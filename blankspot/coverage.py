@@ -25,7 +25,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -48,10 +48,11 @@ from blankspot._errors import (
     NoOverlapError,
 )
 from blankspot._util import lonlat_text, read_vector
-from blankspot._validate import check_options, positive_metres, require_crs
+from blankspot._validate import check_options, require_crs, tower_reach_m, warn_user
 
 __all__ = [
     "DEFAULT_RADIUS_M",
+    "MAX_TOWER_RANGE_M",
     "MIN_PIECE_AREA_M2",
     "CoverageSource",
     "PolygonCoverage",
@@ -68,6 +69,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("blankspot")
+
+#: Largest believable tower reach (m): GSM's timing-advance limit, beyond every macro cell
+#: in practice. A ``range_m`` above it is replaced by the radio's default radius (warned).
+MAX_TOWER_RANGE_M = 35_000.0
 
 #: Default coverage radius per radio type, metres, for towers whose ``range_m`` is unknown.
 #:
@@ -461,6 +466,63 @@ def _check_covered_values(covered_values: Any) -> tuple[float, ...]:
     return out
 
 
+#: Physically possible RSRP (dBm): the 3GPP reporting range (TS 36.133: -156 .. -31 dBm).
+#: Values beyond it (after scale/offset) are no data, never a signal.
+RSRP_RANGE_DBM = (-156.0, -31.0)
+#: At most this many distinct out-of-range values are taken for undeclared nodata sentinels
+#: (-9999, -32768, 32767, 0, ...); more mean the band is not in dBm at all.
+MAX_SENTINEL_VALUES = 3
+
+
+def _check_dbm_values(grid: _raster.Grid, what: str) -> None:
+    """Refuse a band that is not RSRP in dBm; warn about a few sentinel values in one that is.
+
+    Looks at a bounded subsample of the band (:func:`blankspot._raster.value_sample`).
+    """
+    v = _raster.value_sample(grid)
+    lo, hi = RSRP_RANGE_DBM
+    outside = (v < lo) | (v > hi)
+    n_out = int(outside.sum())
+    if n_out == 0:
+        return
+    distinct = np.unique(v)
+    odd = np.unique(v[outside])
+    shown = ", ".join(f"{x:g}" for x in odd[:5]) + (" ..." if odd.size > 5 else "")
+    scale = (
+        f" (after scale {grid.scale:g} and offset {grid.offset:g})"
+        if grid.scale != 1.0 or grid.offset != 0.0
+        else ""
+    )
+    if (
+        n_out > 0.5 * v.size
+        and distinct.size <= 32
+        and distinct.min() >= 0
+        and np.all(distinct == np.round(distinct))
+    ):
+        raise InputError(
+            f"{what} looks like a class raster (values {', '.join(f'{x:g}' for x in distinct)}"
+            f"{scale}), not signal strength in dBm. Pass covered_values=... with the classes "
+            "that mean covered, e.g. covered_values=(1, 2) for GSMA (1 = strong, "
+            "2 = variable, 0 = none); on the command line --covered-values 1 2."
+        )
+    if odd.size <= MAX_SENTINEL_VALUES and n_out < v.size - n_out:
+        warn_user(
+            f"{what}: {odd.size} value(s) outside the physical RSRP range "
+            f"({lo:g} to {hi:g} dBm){scale}: {shown}, on {n_out} of {v.size} pixels "
+            "looked at. They look like undeclared nodata values and are treated as no data "
+            "(never covered, no signal). Declare them as the raster's nodata to silence this."
+        )
+        return
+    raise InputError(
+        f"{what} is not signal strength in dBm: its values run from {v.min():g} to "
+        f"{v.max():g}{scale}, and RSRP lies between {lo:g} and {hi:g} dBm ({n_out} of "
+        f"{v.size} pixels looked at are outside, e.g. {shown}). If the values are scaled "
+        "(e.g. tenths of a dBm), set the band's scale/offset metadata (gdal_edit.py -scale "
+        "0.1) or rescale the raster; if it holds coverage classes, pass covered_values=... "
+        "(CLI: --covered-values)."
+    )
+
+
 @check_options
 def from_raster(
     path: str | os.PathLike[str],
@@ -562,14 +624,17 @@ def from_raster(
             )
         band = int(band)
         dtype = np.dtype(ds.dtypes[band - 1])
-        if classes is None and dtype.kind == "u":
+        grid = _raster.grid_from_dataset(ds, spath, band)
+        scaled = grid.scale != 1.0 or grid.offset != 0.0
+        if classes is None and dtype.kind == "u" and not scaled:
             raise InputError(
                 f"coverage raster '{name}' band {band} is {dtype} (no negative values), so it "
                 "cannot hold signal strength in dBm. If it is a class raster (e.g. GSMA "
                 "1 = strong, 2 = variable, 0 = none) pass covered_values=(1, 2)."
             )
-        grid = _raster.grid_from_dataset(ds, spath, band)
     if classes is None:
+        grid = replace(grid, valid_range=RSRP_RANGE_DBM)
+        _check_dbm_values(grid, f"coverage raster '{name}' band {band}")
         description = f"raster '{name}' >= {threshold:g} dBm"
     else:
         description = f"class raster '{name}' in {list(classes)}"
@@ -925,12 +990,22 @@ def from_towers(
                     f"{list(DEFAULT_RADIUS_M)}."
                 )
             overrides = {
-                str(k).upper(): positive_metres(v, f"radius_m[{k!r}]", hint=_RADIUS_HINT)
+                str(k).upper(): tower_reach_m(v, f"radius_m[{k!r}]", hint=_RADIUS_HINT)
                 for k, v in radius_m.items()
             }
         default = pd.Series(radio).map(DEFAULT_RADIUS_M).to_numpy(dtype="float64", na_value=np.nan)
         with np.errstate(invalid="ignore"):
-            radii = np.where(np.isfinite(range_m) & (range_m > 0), range_m, default)
+            too_far = range_m > MAX_TOWER_RANGE_M
+            radii = np.where(np.isfinite(range_m) & (range_m > 0) & ~too_far, range_m, default)
+        if too_far.any():
+            warn_user(
+                f"{int(too_far.sum())} tower(s) have a range_m beyond {MAX_TOWER_RANGE_M:g} m, "
+                "the reach of any macro cell (GSM's timing-advance limit; OpenCelliD's range is "
+                "the spread of its measurements, not a reach): rows "
+                f"{list(kept.index[too_far][:5])}, e.g. {range_m[too_far][0]:g} m. They use "
+                "the default radius for their radio type instead (DEFAULT_RADIUS_M); pass "
+                "radius_m= to choose another."
+            )
         for key, value in overrides.items():  # a handful of radio types, not rows
             radii[radio == key] = value
         unusable = ~np.isfinite(radii)
@@ -945,7 +1020,7 @@ def from_towers(
         if overrides:
             how += ", " + ", ".join(f"{k} {v:g} m" for k, v in overrides.items())
     else:
-        r = positive_metres(radius_m, "radius_m", hint=_RADIUS_HINT)
+        r = tower_reach_m(radius_m, "radius_m", hint=_RADIUS_HINT)
         radii = np.full(len(kept), r)
         how = f"radius {r:g} m"
     log.info("Towers: %d discs (%s)", len(kept), how)
@@ -957,6 +1032,14 @@ def _quadkey_tiles(quadkeys: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Digit ``i`` (from the left) holds bit ``z - 1 - i`` of x (its 1 bit) and of y (its 2 bit).
     """
+    raw = pd.Series(quadkeys)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not raw.empty:
+        raise InputError(
+            f"the quadkey column holds numbers ({raw.dtype}), e.g. {raw.iloc[0]!r}: a number "
+            "drops a quadkey's leading zeros and moves the tile (a key starting with 0 lands "
+            "near the pole). Read quadkeys as text: pandas.read_csv(..., "
+            "dtype={'quadkey': str}), or fix the Parquet column's type."
+        )
     keys = pd.Series(quadkeys, dtype="string").str.strip()
     arr = keys.to_numpy(dtype=object, na_value="")
     lengths = keys.str.len().fillna(0).to_numpy(dtype="int64")
@@ -969,9 +1052,20 @@ def _quadkey_tiles(quadkeys: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             "must be read as text: "
             "pandas.read_csv(..., dtype={'quadkey': str})."
         )
+    zooms, n_zoom = np.unique(lengths, return_counts=True)
+    if zooms.size > 1:
+        usual = zooms[np.argmax(n_zoom)]
+        odd = np.flatnonzero(lengths != usual)
+        raise InputError(
+            f"quadkeys have different lengths (zoom levels {zooms.tolist()}): {odd.size} "
+            f"key(s) are not {usual} digits long (rows {list(keys.index[odd[:5]])}, values "
+            f"{[arr[i] for i in odd[:3]]}). A key one digit short is usually a leading zero "
+            "lost by reading the keys as numbers, and makes a tile 4x too big; read them as "
+            "text (dtype={'quadkey': str})."
+        )
     x = np.zeros(arr.size, dtype="int64")
     y = np.zeros(arr.size, dtype="int64")
-    for length in np.unique(lengths):  # one pass per distinct zoom (Ookla: only 16)
+    for length in zooms:  # one pass per distinct zoom (Ookla: only 16)
         sel = np.flatnonzero(lengths == length)
         digits = (
             np.frombuffer("".join(arr[sel]).encode("ascii"), dtype=np.uint8).reshape(-1, length)
@@ -1107,7 +1201,7 @@ def from_speed_tiles(
     covered = (speed >= dl) & (tests >= mt)
     if has_geom:
         crs = require_crs(tiles.crs, what=f"speed tiles {label}".strip())
-        geoms = np.asarray(tiles.geometry.values, dtype=object)
+        geoms = _tile_polygons(np.asarray(tiles.geometry.values, dtype=object), label)
         extent = tuple(shapely.total_bounds(geoms))
         geoms = geoms[covered]
     elif "tile" in cols:
@@ -1120,6 +1214,7 @@ def from_speed_tiles(
                 f"speed tiles {label}: {bad.size} 'tile' value(s) are not WKT polygons "
                 f"(rows {bad[:5].tolist()})."
             )
+        geoms = _tile_polygons(geoms, label)
         extent = tuple(shapely.total_bounds(geoms))
         geoms = geoms[covered]
         log.info("Speed tiles: WKT 'tile' column read as EPSG:4326 (Ookla's CRS)")
@@ -1147,6 +1242,21 @@ def from_speed_tiles(
         description=description,
         extent=tuple(float(b) for b in extent),  # type: ignore[arg-type]
     )
+
+
+def _tile_polygons(geoms: np.ndarray, label: str) -> np.ndarray:
+    """Refuse tiles that are not polygons (a POINT tile would be dropped without a word)."""
+    kind = shapely.get_type_id(geoms)
+    bad = np.flatnonzero(~np.isin(kind, (3, 6)) | shapely.is_empty(geoms))
+    if bad.size:
+        types = sorted({str(t) for t in shapely.get_type_id(geoms[bad])})
+        raise InputError(
+            f"speed tiles {label}: {bad.size} tile(s) are not polygons (rows "
+            f"{bad[:5].tolist()}, e.g. {shapely.to_wkt(geoms[bad[0]], trim=True)[:60]!r}; "
+            f"geometry type ids {', '.join(types)}). A speed tile is the square it covers: "
+            "give Ookla's 'tile' polygons or the 'quadkey' column."
+        )
+    return geoms
 
 
 def _check_min(value: Any, what: str) -> float:

@@ -406,8 +406,8 @@ def test_towers_defaults_overrides_and_points(caplog):
     covered, signal = cov.points(np.array([504_990.0, 505_010.0]), np.array([9.4e6, 9.4e6]), UTM)
     assert signal is None
     np.testing.assert_array_equal(covered, [True, False])
-    over = from_towers(towers_frame(rows), radius_m={"lte": 100, "UMTS": 50})
-    np.testing.assert_array_equal(over.radius_m, [100.0, 6000.0, 50.0])
+    over = from_towers(towers_frame(rows), radius_m={"lte": 1000, "UMTS": 500})
+    np.testing.assert_array_equal(over.radius_m, [1000.0, 6000.0, 500.0])
     assert np.all(from_towers(towers_frame(rows), radius_m=750).radius_m == 750.0)
     assert DEFAULT_RADIUS_M["NR"] < DEFAULT_RADIUS_M["UMTS"] < DEFAULT_RADIUS_M["LTE"]
 
@@ -936,3 +936,127 @@ def test_union_rotated_raster_with_aligned_polygon_is_exact(tmp_path):
     u = union(from_raster(path), from_polygons(gpd.GeoSeries([turn(poly)], crs=CRS_UTM)))
     vc = u.village_cover(geoseries(list(turn(cells))), UTM)
     np.testing.assert_allclose(vc.covered_area_m2, area, atol=1e-6)
+
+
+# --- raster values: scale/offset, physical range, class rasters (issue 7) --------------------
+
+
+def _with_scale_offset(path, *, scale=1.0, offset=0.0):
+    with rasterio.open(path, "r+") as ds:
+        ds.scales = (scale,)
+        ds.offsets = (offset,)
+    return path
+
+
+def _shares(src, villages):
+    vc = src.village_cover(villages.geometry, UTM)
+    return dict(zip(villages.index, vc.covered_share, strict=True))
+
+
+def test_raster_scale_is_applied(tmp_path, villages):
+    # int16 tenths of a dBm with scale 0.1: -900 is -90 dBm, never -900 dBm
+    tenths = (signal_array() * 10).astype("int16")
+    path = _with_scale_offset(write_tif(tmp_path / "t.tif", tenths, TRANSFORM), scale=0.1)
+    src = from_raster(path)
+    assert _shares(src, villages) == pytest.approx(EXPECTED_SHARE_AT_MINUS_110)
+    _, signal = src.points(np.array([X0 + 0.5]), np.array([Y0 + 9.5]), UTM)
+    assert signal[0] == pytest.approx(-90.0)  # row 0, col 0 of signal_array()
+
+
+def test_raster_offset_is_applied_also_to_unsigned(tmp_path, villages):
+    # uint8 "dBm + 140" with offset -140: 50 is -90 dBm (an unsigned band is fine then)
+    plus140 = (signal_array() + 140).astype("uint8")
+    path = _with_scale_offset(write_tif(tmp_path / "o.tif", plus140, TRANSFORM), offset=-140)
+    src = from_raster(path)
+    assert _shares(src, villages) == pytest.approx(EXPECTED_SHARE_AT_MINUS_110)
+    _, signal = src.points(np.array([X0 + 9.5]), np.array([Y0 + 0.5]), UTM)
+    assert signal[0] == pytest.approx(-115.0)  # row 9, col 9
+
+
+def test_raster_undeclared_sentinels_are_no_data_with_a_warning(tmp_path, villages):
+    a = signal_array().astype("int16")
+    a[0, 0] = 32767  # an undeclared nodata in V1 (would be "covered" at +32767 dBm)
+    a[9, 0] = -9999  # and one in V3 (would be reported as a -9999 dBm signal)
+    path = write_tif(tmp_path / "s.tif", a, TRANSFORM)
+    with pytest.warns(BlankspotWarning, match=r"2 value\(s\) outside the physical RSRP range"):
+        src = from_raster(path)
+    shares = _shares(src, villages)
+    assert shares["18.01.01.2001"] == pytest.approx(24 / 25)  # 24 real -90 pixels of 25
+    assert shares["18.01.01.2003"] == 0.0
+    covered, signal = src.points(
+        np.array([X0 + 0.5, X0 + 0.5, X0 + 1.5]), np.array([Y0 + 9.5, Y0 + 0.5, Y0 + 9.5]), UTM
+    )
+    np.testing.assert_array_equal(covered, [False, False, True])
+    np.testing.assert_array_equal(signal, [np.nan, np.nan, -90.0])
+
+
+def test_raster_of_classes_read_as_dbm_is_an_error(tmp_path):
+    classes = np.array([[0, 1, 2, 1], [1, 1, 0, 2], [2, 2, 1, 0], [0, 0, 1, 1]], dtype="int16")
+    path = write_tif(tmp_path / "cls.tif", classes, Affine(1, 0, X0, 0, -1, Y0 + 4))
+    with pytest.raises(InputError, match=r"looks like a class raster.*covered_values="):
+        from_raster(path)
+    # the same file read as classes is fine
+    assert from_raster(path, covered_values=(1, 2)).has_signal is False
+
+
+def test_raster_not_in_dbm_is_an_error(tmp_path):
+    # tenths of a dBm without the scale metadata: -900 ... -1300 are not dBm
+    tenths = (signal_array() * 10).astype("int16")
+    path = write_tif(tmp_path / "t.tif", tenths, TRANSFORM)
+    with pytest.raises(InputError, match=r"not signal strength in dBm.*-1300.*-900.*scale"):
+        from_raster(path)
+
+
+# --- speed tiles: quadkeys as numbers, short keys, point tiles (issue 7) ----------------------
+
+
+def test_speed_tiles_integer_quadkeys_are_an_error(tiles_df):
+    as_int = tiles_df.assign(quadkey=tiles_df["quadkey"].astype("int64"))
+    with pytest.raises(InputError, match=r"quadkey column holds numbers.*leading zeros"):
+        from_speed_tiles(as_int, min_download_kbps=1, min_tests=1)
+
+
+def test_speed_tiles_keys_of_mixed_lengths_are_an_error(tiles_df):
+    short = tiles_df["quadkey"].tolist()
+    short[2] = short[2][1:]  # a leading digit lost: a zoom-15 tile, 4x the area
+    with pytest.raises(InputError, match=r"different lengths.*rows \[2\].*4x too big"):
+        from_speed_tiles(tiles_df.assign(quadkey=short), min_download_kbps=1, min_tests=1)
+
+
+def test_speed_tiles_point_tiles_are_an_error(tiles_df):
+    wkt = ["POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))"] * 3 + ["POINT (105 -5)"]
+    with pytest.raises(InputError, match=r"1 tile\(s\) are not polygons \(rows \[3\].*POINT"):
+        from_speed_tiles(
+            tiles_df.drop(columns="quadkey").assign(tile=wkt), min_download_kbps=1, min_tests=1
+        )
+    points = gpd.GeoDataFrame(
+        tiles_df, geometry=[box(0, 0, 1, 1)] * 3 + [Point(0.5, 0.5)], crs="EPSG:4326"
+    )
+    with pytest.raises(InputError, match=r"not polygons \(rows \[3\]"):
+        from_speed_tiles(points, min_download_kbps=1, min_tests=1)
+
+
+# --- plausible units (issue 7) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("radius", "match"), [(5, r"less than 100 m.*kilometres"), (60_000, "more than 50 km")]
+)
+def test_towers_radius_in_the_wrong_unit_warns(radius, match):
+    towers = gpd.GeoDataFrame(
+        {"radio": ["LTE"], "range_m": [np.nan]}, geometry=[Point(105, -5)], crs="EPSG:4326"
+    )
+    with pytest.warns(BlankspotWarning, match=match):
+        src = from_towers(towers, radius_m=radius)
+    assert src.radius_m.tolist() == [radius]  # a warning, not a change
+
+
+def test_towers_range_beyond_any_cell_uses_the_default_radius():
+    towers = gpd.GeoDataFrame(
+        {"radio": ["LTE", "GSM"], "range_m": [1e7, 3000.0]},
+        geometry=[Point(105, -5), Point(105.1, -5)],
+        crs="EPSG:4326",
+    )
+    with pytest.warns(BlankspotWarning, match=r"1 tower\(s\) have a range_m beyond 35000 m"):
+        src = from_towers(towers)
+    assert src.radius_m.tolist() == [DEFAULT_RADIUS_M["LTE"], 3000.0]
