@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from glob import glob
 from pathlib import Path
@@ -609,6 +610,66 @@ def _parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return v, missing, bad, text
 
 
+# number formats of quantity columns (weights, counts): decided once per column
+_NUM_PATTERNS = {
+    # unambiguous: '.' is the decimal mark (maybe with ',' thousands)
+    "point": r"^\d+\.\d{1,2}$|^\d+\.\d{4,}$|^\d{4,}\.\d+$|^0\.\d+$|^\.\d+$"
+    r"|^\d{1,3}(?:,\d{3})+\.\d+$|^\d{1,3}(?:,\d{3}){2,}$",
+    # unambiguous: ',' is the decimal mark (maybe with '.' thousands)
+    "comma": r"^\d+,\d{1,2}$|^\d+,\d{4,}$|^\d{4,},\d+$|^0,\d+$|^,\d+$"
+    r"|^\d{1,3}(?:\.\d{3})+,\d+$|^\d{1,3}(?:\.\d{3}){2,}$",
+    # one mark before exactly three digits: 1.500 / 1,500 is 1.5 or 1500
+    "ambiguous": r"^[1-9]\d{0,2}[.,]\d{3}$",
+}
+
+
+def _parse_quantities(
+    values: pd.Series, *, what: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
+    """Parse a column of quantities (weights, counts, costs) after detecting its number format.
+
+    The format is decided once for the whole column: ``'.'`` decimal mark (``1,500.25``,
+    ``2.5``) or ``','`` decimal mark (``1.500,25``, ``2,5``), from the values that can only be
+    read one way. A value such as ``1.500`` or ``1,500`` (one mark, then three digits) is
+    read by the column's format; in a column with no value that decides it, or with values
+    of both formats, it is an :class:`InputError` naming ``what`` and the rows (positions,
+    0-based): a thousand times too small or too large is the one mistake that must not pass.
+    Returns what :func:`_parse_numbers` returns.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return _parse_numbers(values)
+    text = values.astype("str").str.strip().str.replace("\u2212", "-", regex=False)
+    text = text.where(values.notna(), "")
+    digits = text.str.lstrip("+-")
+    kind = {k: digits.str.contains(p, regex=True).to_numpy() for k, p in _NUM_PATTERNS.items()}
+    rows = np.arange(len(values))
+
+    def show(mask: np.ndarray) -> str:
+        shown = [f"row {i} ({t!r})" for i, t in zip(rows[mask][:5], text[mask][:5], strict=True)]
+        more = f" ... ({int(mask.sum())} in all)" if mask.sum() > 5 else ""
+        return ", ".join(shown) + more
+
+    if kind["point"].any() and kind["comma"].any():
+        raise InputError(
+            f"{what} mixes two number formats: '.' is the decimal mark on {show(kind['point'])} "
+            f"but ',' is on {show(kind['comma'])}. Write every number of the column the same "
+            "way (no thousands separators is safest)."
+        )
+    if kind["ambiguous"].any() and not (kind["point"].any() or kind["comma"].any()):
+        raise InputError(
+            f"{what} has numbers that read two ways: {show(kind['ambiguous'])} could be a "
+            "decimal (1.5) or thousands (1500), and no other value of the column tells which "
+            "separator is the decimal mark. Write them without thousands separators "
+            "(1500 or 1.5)."
+        )
+    if kind["comma"].any():
+        cleaned = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        cleaned = text.str.replace(",", "", regex=False)
+    v, missing, bad, _ = _parse_numbers(cleaned.where(values.notna(), None))
+    return v, missing, bad, text
+
+
 def _coordinate_reasons(
     x: pd.Series, y: pd.Series, *, geographic: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
@@ -750,30 +811,108 @@ def _sniff_delimiter(header: str) -> str:
     return next(d for d in (",", ";", "\t") if counts[d] == best)
 
 
+def _decode(data: bytes, *, origin: str) -> str:
+    """Decode a text file: UTF-8 (a few bad bytes replaced, with a warning) or latin-1.
+
+    Invalid bytes are located with ``surrogateescape`` in one linear pass. A file whose other
+    non-ASCII characters are valid UTF-8 stays UTF-8: only the bad bytes become U+FFFD and
+    the warning names their lines, so one stray byte never garbles every accented name. A
+    file with no valid UTF-8 multi-byte character at all (or more bad bytes than good ones)
+    is an Excel/Windows export in latin-1 and is read as such (logged).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    text = data.decode("utf-8", errors="surrogateescape")
+    bad = [m.start() for m in re.finditer("[\udc80-\udcff]", text)]
+    if not bad:
+        return text
+    n_good = len(re.findall("[\u0080-\ud7ff\ue000-\U0010ffff]", text))
+    if n_good == 0 or len(bad) > n_good:
+        log.info("%s is not UTF-8; reading it as latin-1", origin)
+        return data.decode("latin-1")
+    lines = sorted({text.count("\n", 0, pos) + 1 for pos in bad[:10]})
+    more = " ..." if len(bad) > 10 else ""
+    warn_user(
+        f"{origin} is UTF-8 but not valid UTF-8 on line {', '.join(map(str, lines))}{more} "
+        f"({len(bad)} byte(s)); those bytes were replaced by '\ufffd' and every other "
+        "character was kept. Save the file as UTF-8 to silence this."
+    )
+    return re.sub("[\udc80-\udcff]", "\ufffd", text)
+
+
+def _too_many_fields(frame: pd.DataFrame, path: Path, sep: str, *, what: str) -> None:
+    """Refuse a CSV whose data rows have more fields than its header (pandas made an index)."""
+    if isinstance(frame.index, pd.RangeIndex):
+        return
+    with _open_text(path) as fh:
+        fh.readline()
+        line = fh.readline().rstrip("\r\n")
+    n_head = len(frame.columns)
+    if sep == ",":
+        raise InputError(
+            f"{what} file '{path}' looks like numbers with decimal commas in a ','-delimited "
+            f"file: the header has {n_head} columns but line 2 has more fields ({line!r}), "
+            "because a number such as -5,43 is split in two at its comma. Save the file with "
+            "';' as the delimiter, quote the numbers (\"-5,43\"), or write decimal points."
+        )
+    raise InputError(
+        f"{what} file '{path}': the header has {n_head} columns but line 2 has more fields "
+        f"({line!r}) with delimiter {sep!r}. Check the delimiter and quoting of the file."
+    )
+
+
 def _read_csv(path: Path, *, what: str, text_columns: Any, **kwargs: Any) -> pd.DataFrame:
-    """``pandas.read_csv`` with our errors and a latin-1 fallback for Excel exports.
+    """``pandas.read_csv`` with our errors, UTF-8 or latin-1 (see :func:`_decode`).
 
     ``text_columns(header)`` returns the columns to read as ``str`` (coordinates, ids).
     """
     check_not_empty_file(path, what=what)
-    sep = kwargs.pop("sep", None) or _sniff_delimiter(_first_line(path))
-    last: Exception | None = None
-    for encoding in ("utf-8-sig", "latin-1"):
+    try:
+        sep = kwargs.pop("sep", None) or _sniff_delimiter(_first_line(path))
+        source: Any = path
         try:
-            header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding, **kwargs)
-            dtype = dict.fromkeys(text_columns(header.columns), "str")
-            return pd.read_csv(path, sep=sep, dtype=dtype, encoding=encoding, **kwargs)
-        except UnicodeDecodeError as exc:
-            log.info("'%s' is not UTF-8; reading it as latin-1", path)
-            last = exc
-        except pd.errors.EmptyDataError as exc:
-            raise EmptyInputError(f"{what} file '{path}' is empty.") from exc
-        except (pd.errors.ParserError, ValueError, OSError) as exc:
-            raise InputFileError(
-                f"Cannot read {what} file '{path}' as CSV (delimiter {sep!r}): {exc}. "
-                f"Supported formats: {SUPPORTED_TABLE_FORMATS}, or a vector file of points."
-            ) from exc
-    raise InputFileError(f"Cannot decode {what} file '{path}': {last}")  # pragma: no cover
+            header = pd.read_csv(source, sep=sep, nrows=0, encoding="utf-8-sig", **kwargs)
+            encoding_ok = True
+            frame = pd.read_csv(
+                source,
+                sep=sep,
+                dtype=dict.fromkeys(text_columns(header.columns), "str"),
+                encoding="utf-8-sig",
+                **kwargs,
+            )
+        except UnicodeDecodeError:
+            encoding_ok = False
+        if not encoding_ok:
+            opener = gzip.open if _suffix(path).endswith(".gz") else open
+            with opener(path, "rb") as fh:
+                text = _decode(fh.read(), origin=f"{what} file '{path}'")
+            header = pd.read_csv(io.StringIO(text), sep=sep, nrows=0, **kwargs)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=dict.fromkeys(text_columns(header.columns), "str"),
+                **kwargs,
+            )
+    except pd.errors.EmptyDataError as exc:
+        raise EmptyInputError(f"{what} file '{path}' is empty.") from exc
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputFileError(
+            f"{what} file '{path}' is truncated or damaged ({type(exc).__name__}: {exc}). "
+            "Download or export it again; if it is a .gz, test it with gzip -t."
+        ) from exc
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        hint = (
+            " Decimal commas in a ','-delimited file split numbers in two: save it with ';' "
+            "as the delimiter or quote the numbers."
+            if sep == "," and "fields" in str(exc)
+            else ""
+        )
+        raise InputFileError(
+            f"Cannot read {what} file '{path}' as CSV (delimiter {sep!r}): {exc}.{hint} "
+            f"Supported formats: {SUPPORTED_TABLE_FORMATS}, or a vector file of points."
+        ) from exc
+    _too_many_fields(frame, path, sep, what=what)
+    return frame
 
 
 def _load_business_source(  # noqa: PLR0911 - one return per format
@@ -787,7 +926,7 @@ def _load_business_source(  # noqa: PLR0911 - one return per format
     if hasattr(source, "read"):
         content = source.read()
         if isinstance(content, bytes):
-            content = content.decode("utf-8-sig")
+            content = _decode(content, origin="The businesses text buffer")
         if not content.strip():
             raise EmptyInputError("The businesses text buffer is empty.")
         sep = _sniff_delimiter(content.split("\n", 1)[0])
@@ -911,7 +1050,9 @@ def _business_weights(
     frame: pd.DataFrame, weight_col: str, origin: str, index: pd.Index
 ) -> np.ndarray:
     col = _require_column(frame.columns, weight_col, option="weight_col", origin=origin)
-    v, missing, bad, text = _parse_numbers(frame[col])
+    v, missing, bad, text = _parse_quantities(
+        frame[col], what=f"weight_col={weight_col!r} of {origin}"
+    )
     with np.errstate(invalid="ignore"):
         negative = v < 0
     wrong = missing | bad | negative
@@ -1190,7 +1331,7 @@ def _tower_table(source: Any) -> tuple[pd.DataFrame, str, int]:
     if hasattr(source, "read"):
         content = source.read()
         if isinstance(content, bytes):
-            content = content.decode("utf-8-sig")
+            content = _decode(content, origin="The businesses text buffer")
         origin = "the towers text buffer"
         first = content.split("\n", 1)[0].rstrip("\r")
 

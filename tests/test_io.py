@@ -899,3 +899,65 @@ def test_businesses_all_rejected_is_an_error_with_a_crs_hint() -> None:
     buf = io.StringIO("x,y\n527000,9409000\n528000,9410000\n")
     with pytest.raises(EmptyInputError, match="look like projected metres"):
         read_businesses(buf)
+
+
+# --- number formats, encodings and CSV shapes (issue 7) ---------------------------------------
+
+
+def test_businesses_weights_thousands_dot_in_a_decimal_comma_column(tmp_path: Path) -> None:
+    # ';' file with decimal commas: '1.500' is one thousand five hundred, '2,5' two and a half
+    path = tmp_path / "umkm.csv"
+    path.write_text(
+        "nama;lat;lon;karyawan\nA;-5,43;105,26;1.500\nB;-5,44;105,27;2,5\nC;-5,45;105,28;12\n",
+        encoding="utf-8",
+    )
+    b = read_businesses(path, weight_col="karyawan")
+    assert b["weight"].tolist() == [1500.0, 2.5, 12.0]
+
+
+def test_businesses_weights_thousands_comma_in_a_decimal_point_column() -> None:
+    df = pd.DataFrame(
+        {"lat": ["-5.4", "-5.5", "-5.6"], "lon": ["105.2"] * 3, "w": ["1,000", "2,500.5", "3"]}
+    )
+    assert read_businesses(df, weight_col="w")["weight"].tolist() == [1000.0, 2500.5, 3.0]
+
+
+@pytest.mark.parametrize("weights", [["1,000", "2"], ["1.500", "12"]])
+def test_businesses_ambiguous_weight_column_is_an_error(weights) -> None:
+    df = pd.DataFrame({"lat": ["-5.4", "-5.5"], "lon": ["105.2", "105.3"], "w": weights})
+    with pytest.raises(
+        InputError, match=rf"weight_col='w'.*read two ways: row 0 \('{weights[0]}'\)"
+    ):
+        read_businesses(df, weight_col="w")
+
+
+def test_businesses_weight_column_mixing_formats_is_an_error() -> None:
+    df = pd.DataFrame({"lat": ["-5.4"] * 3, "lon": ["105.2"] * 3, "w": ["1,25", "2.75", "3"]})
+    with pytest.raises(InputError, match=r"mixes two number formats.*row 1 \('2.75'\).*row 0"):
+        read_businesses(df, weight_col="w")
+
+
+def test_businesses_one_bad_byte_keeps_utf8_and_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "umkm.csv"
+    body = "nama,lat,lon\nKopi Café,-5.3,105.3\nToko Ñusa,-5.4,105.4\n".encode()
+    path.write_bytes(body + b"Warung \xff,-5.5,105.5\n")  # line 4 has one stray byte
+    with pytest.warns(BlankspotWarning, match=r"not valid UTF-8 on line 4.*replaced"):
+        b = read_businesses(path)
+    assert b["nama"].tolist()[:2] == ["Kopi Café", "Toko Ñusa"]  # not 'CafÃ©'
+    assert b["nama"].iloc[2] == "Warung \ufffd"
+
+
+def test_businesses_decimal_commas_in_a_comma_csv_are_explained(tmp_path: Path) -> None:
+    path = tmp_path / "umkm.csv"
+    path.write_text("lat,lon\n-5,43,105,26\n-5,44,105,27\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"decimal commas.*','-delimited.*line 2.*-5,43,105,26"):
+        read_businesses(path)
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat"), [("180", "-5"), ("-180", "-5"), ("105", "90"), ("105", "-90")]
+)
+def test_businesses_coordinates_on_the_range_limit_are_kept(lon, lat) -> None:
+    b = read_businesses(pd.DataFrame({"lon": [lon], "lat": [lat]}))
+    assert b["rejected_reason"].tolist() == [None]
+    assert (b["lon"].iloc[0], b["lat"].iloc[0]) == (float(lon), float(lat))
