@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from blankspot._errors import (
     NoOverlapError,
 )
 from blankspot._validate import check_options, require_crs, warn_user, working_crs
-from blankspot.io import read_businesses
+from blankspot.io import _check_village_geometries, read_businesses
 
 __all__ = ["Assessment", "assess"]
 
@@ -162,8 +163,16 @@ def assess(
     >>> result.villages["covered_area_share"].tolist()
     [1.0, 0.0]
     """
-    if not 0 < blank_spot_share <= 1:
-        raise InputError(f"blank_spot_share must be in (0, 1], got {blank_spot_share!r}.")
+    if (
+        isinstance(blank_spot_share, bool)
+        or not isinstance(blank_spot_share, numbers.Real)
+        or not 0 < blank_spot_share <= 1
+    ):
+        raise InputError(
+            f"blank_spot_share must be a number in (0, 1], got {blank_spot_share!r}: the share "
+            "of a village's businesses (or area) without signal that makes it a blank spot, "
+            "e.g. 0.5."
+        )
     villages = _check_villages(villages)
     wcrs = working_crs(villages, crs)
     source = _as_coverage(coverage)
@@ -213,18 +222,12 @@ def _check_villages(villages: Any) -> gpd.GeoDataFrame:
             f"villages has {len(dup)} duplicate id(s): {', '.join(map(str, dup[:10]))}. "
             "Village ids must be unique; fix the source or pass id_col= to read_villages."
         )
-    geoms = villages.geometry.array
-    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if bad.any():
-        ids = villages.index[bad]
-        raise InputError(
-            f"villages has {int(bad.sum())} empty or missing geometries (ids: "
-            f"{', '.join(map(str, ids[:10]))}). Drop or repair them first."
-        )
     out = villages.copy()
     out.index = out.index.astype(str)
     out.index.name = villages.index.name or "village_id"
-    return out
+    # the reader's geometry checks, whatever the GeoDataFrame's origin: empty, missing and
+    # non-polygonal villages are errors, invalid polygons are repaired (logged)
+    return _check_village_geometries(out, np.full(len(out), "the villages GeoDataFrame"))
 
 
 def _as_coverage(coverage: Any) -> Any:
@@ -534,6 +537,7 @@ def _assess_counts(
         "missing": raw.isna(),
         "not a number": values.isna() & raw.notna(),
         "negative": values < 0,
+        "not finite": values.abs() == np.inf,
     }
     found = [
         f"{what} for {int(m.sum())} village(s) ({', '.join(ids[m.to_numpy()][:10])})"

@@ -339,3 +339,66 @@ def test_coverage_covering_no_business_warns(villages, signal_tif):
     with pytest.warns(blankspot.BlankspotWarning, match="covers none of the 12 businesses"):
         result = assess(villages, pts, cov, crs=CRS_UTM)
     assert result.accounting["uncovered"] == 12
+
+
+# --- assess checks what it is given, whatever it is (issue 7) ---------------------------------
+
+
+def test_point_villages_are_refused(shops, signal_tif):
+    points = gpd.GeoDataFrame(
+        geometry=[Point(X0 + 1, Y0 + 1), Point(X0 + 6, Y0 + 6)], index=["a", "b"], crs=CRS_UTM
+    )
+    with pytest.raises(blankspot.InputError, match=r"Villages must be Polygon.*Point"):
+        assess(points, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+def test_invalid_village_polygon_is_repaired_not_a_geos_error(shops, signal_tif):
+    # a bow tie over V1's square: two triangles of 6.25 m2 each once repaired
+    bowtie = shapely.Polygon(
+        [(X0, Y0 + 5), (X0 + 5, Y0 + 10), (X0 + 5, Y0 + 5), (X0, Y0 + 10), (X0, Y0 + 5)]
+    )
+    vil = gpd.GeoDataFrame(geometry=[bowtie], index=["bow"], crs=CRS_UTM)
+    result = assess(vil, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    assert result.villages["area_km2"].iloc[0] * 1e6 == pytest.approx(12.5)
+    assert result.villages["covered_area_share"].iloc[0] == pytest.approx(1.0)  # all -90 dBm
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_infinite_counts_are_refused(villages, signal_tif, bad):
+    with pytest.raises(blankspot.InputError, match=r"not finite for 1 village"):
+        assess(villages, pd.Series({V1: bad, V2: 3}), coverage.from_raster(signal_tif), crs=CRS_UTM)
+
+
+@pytest.mark.parametrize("share", ["0.5", None, True, float("nan"), 0, 1.5])
+def test_blank_spot_share_must_be_a_number_in_range(villages, shops, signal_tif, share):
+    with pytest.raises(
+        blankspot.InputError, match=r"blank_spot_share must be a number in \(0, 1\]"
+    ):
+        assess(villages, shops, signal_tif, crs=CRS_UTM, blank_spot_share=share)
+
+
+def test_point_covered_but_outside_every_village_is_not_covered(villages):
+    # coverage reaches beyond the villages: a point there is outside_villages, never covered
+    cover = gpd.GeoDataFrame(geometry=[box(X0 - 50, Y0 - 50, X0 + 50, Y0 + 50)], crs=CRS_UTM)
+    pts = gpd.GeoDataFrame(
+        geometry=[Point(X0 + 1, Y0 + 1), Point(X0 + 30, Y0 + 30)], index=["in", "out"], crs=CRS_UTM
+    )
+    result = assess(villages, pts, coverage.from_polygons(cover), crs=CRS_UTM)
+    b = result.businesses
+    assert b["status"].tolist() == ["covered", "outside_villages"]
+    assert b["covered"].tolist() == [True, False]
+    assert result.accounting["covered"] == 1
+
+
+def test_counts_spread_over_two_blank_spot_pieces_by_area(villages):
+    # a 1 m covered stripe splits V1 (5 x 5 m) into uncovered pieces of 5 and 15 m2
+    stripe = gpd.GeoDataFrame(geometry=[box(X0 + 1, Y0 + 5, X0 + 2, Y0 + 10)], crs=CRS_UTM)
+    result = assess(villages, pd.Series({V1: 20}), coverage.from_polygons(stripe), crs=CRS_UTM)
+    v1 = result.villages.loc[V1]
+    assert v1["n_uncovered"] == pytest.approx(16.0)  # 20 x 20/25
+    spots = result.blank_spots[result.blank_spots["village_id"] == V1]
+    # 16 spread by area: 16 x 15/20 and 16 x 5/20, the larger piece first
+    np.testing.assert_allclose(spots["n_businesses"], [12.0, 4.0])
+    assert result.blank_spots["n_businesses"].sum() == pytest.approx(
+        result.villages["n_uncovered"].sum()
+    )
