@@ -13,7 +13,8 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,11 @@ from blankspot._validate import check_options, require_crs
 from blankspot.assessment import Assessment
 
 __all__ = ["export"]
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("blankspot")
 
@@ -399,6 +405,50 @@ def export(
     stem = "priority_sites" if plan is not None else "priority_villages"
     plan_files = _planned_files(fmts, list(layers), stem)
     targets = [out / rel for files in plan_files.values() for rel in files]
+    _refuse_existing(targets, overwrite=overwrite)
+    check_writable(out, targets)
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(f"Cannot write into the output folder {out}: {exc}") from exc
+    with _claim_folder(out):
+        # checked again under the lock: another process may have exported meanwhile
+        _refuse_existing(targets, overwrite=overwrite)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".blankspot-export-", dir=out))
+        except OSError as exc:
+            raise InputFileError(f"Cannot write into the output folder {out}: {exc}") from exc
+        try:
+            if "gpkg" in fmts:
+                _write_gpkg(staging / GPKG_NAME, layers)
+            if "shp" in fmts:
+                (staging / SHP_DIR).mkdir()
+                for name, gdf in layers.items():
+                    _write_shapefile(staging / SHP_DIR, name, gdf)
+            if "csv" in fmts:
+                _write_csv(staging / f"{stem}.csv", next(iter(tables.values())), lang)
+            if "xlsx" in fmts:
+                _write_xlsx(staging / f"{stem}.xlsx", tables, lang)
+            staged = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+            expected = sorted(rel for files in plan_files.values() for rel in files)
+            if staged != expected:  # pragma: no cover - a writer broke its own contract
+                raise AssertionError(f"export staged {staged}, expected {expected}")
+            _move_into_place(staging, out, staged)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    if "shp" in fmts:
+        _remove_stale_indexes(out / SHP_DIR, layers)
+
+    written = {kind: out / files[0] for kind, files in plan_files.items()}
+    log.info("Exported %d file(s) to %s: %s", len(targets), out, ", ".join(written))
+    return written
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def _refuse_existing(targets: list[Path], *, overwrite: bool) -> None:
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         shown = ", ".join(str(p) for p in existing[:10])
@@ -409,37 +459,93 @@ def export(
             "another output folder. Nothing was written."
         )
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".blankspot-export-", dir=out))
-    except OSError as exc:
-        raise InputFileError(f"Cannot write into the output folder {out}: {exc}") from exc
-    try:
-        if "gpkg" in fmts:
-            _write_gpkg(staging / GPKG_NAME, layers)
-        if "shp" in fmts:
-            (staging / SHP_DIR).mkdir()
-            for name, gdf in layers.items():
-                _write_shapefile(staging / SHP_DIR, name, gdf)
-        if "csv" in fmts:
-            _write_csv(staging / f"{stem}.csv", next(iter(tables.values())), lang)
-        if "xlsx" in fmts:
-            _write_xlsx(staging / f"{stem}.xlsx", tables, lang)
-        staged = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
-        expected = sorted(rel for files in plan_files.values() for rel in files)
-        if staged != expected:  # pragma: no cover - a writer broke its own contract
-            raise AssertionError(f"export staged {staged}, expected {expected}")
-        for rel in staged:
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / rel, out / rel)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if "shp" in fmts:
-        _remove_stale_indexes(out / SHP_DIR, layers)
 
-    written = {kind: out / files[0] for kind, files in plan_files.items()}
-    log.info("Exported %d file(s) to %s: %s", len(targets), out, ", ".join(written))
-    return written
+def check_writable(out: Path, targets: Iterable[Path]) -> None:
+    """Raise :class:`InputFileError` unless every target can be created or replaced.
+
+    Checked before any work: a folder that cannot be created (a file in the way, no
+    permission on the nearest existing folder), a target that is a folder, or a target's
+    folder without write permission.
+    """
+    problems: list[str] = []
+    for path in [out, *(t.parent for t in targets)]:
+        probe = path
+        while not probe.exists():
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            problems.append(f"{probe} is a file, so {path} cannot be a folder")
+        elif probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+            problems.append(f"{probe} is not writable")
+    for t in targets:
+        if t.is_dir():
+            problems.append(f"{t} is a folder where a file is to be written")
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise InputFileError(
+            f"Cannot write the outputs into {out}: {'; '.join(unique[:5])}. Choose another "
+            "output folder (CLI: --out) or fix its permissions. Nothing was written."
+        )
+
+
+@contextmanager
+def _claim_folder(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (POSIX ``flock``) while a set is moved in.
+
+    A second export into the same folder waits, then finds the first one's files: with
+    ``overwrite=False`` it raises, with ``overwrite=True`` it replaces the whole set. The
+    lock is released when the process ends, whatever the reason. Without ``fcntl``
+    (Windows) there is no lock.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _move_into_place(staging: Path, out: Path, staged: list[Path]) -> None:
+    """Move every staged file into ``out``: all of them, or (on any failure) none.
+
+    Files being replaced are first moved aside inside ``staging``; on an error or an
+    interruption every move is undone, so ``out`` holds exactly what it held before.
+    """
+    aside = staging / ".replaced"
+    done: list[tuple[Path, bool, bool]] = []  # (relative path, had an old file, new moved in)
+    made_dirs: list[Path] = []
+    try:
+        for rel in staged:
+            dst = out / rel
+            for parent in reversed(dst.relative_to(out).parents[:-1]):
+                if not (out / parent).exists():
+                    (out / parent).mkdir()
+                    made_dirs.append(out / parent)
+            had = dst.exists()
+            if had:
+                (aside / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(dst, aside / rel)
+            done.append((rel, had, False))
+            os.replace(staging / rel, dst)
+            done[-1] = (rel, had, True)
+    except BaseException as exc:
+        for rel, had, moved in reversed(done):
+            if moved:
+                (out / rel).unlink(missing_ok=True)
+            if had:
+                os.replace(aside / rel, out / rel)
+        for d in reversed(made_dirs):
+            d.rmdir()
+        if isinstance(exc, OSError):
+            raise InputFileError(
+                f"Cannot move the outputs into {out} ({exc}); nothing was changed there. Fix "
+                "the folder's permissions or choose another output folder."
+            ) from exc
+        raise
 
 
 # --------------------------------------------------------------------------- validation

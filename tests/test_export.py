@@ -746,3 +746,96 @@ def test_sites_in_another_crs_are_brought_into_the_working_crs(tmp_path):
     back = pyogrio.read_dataframe(tmp_path / "blankspot.gpkg", layer="sites")
     assert back.crs == CRS(CRS_UTM)
     np.testing.assert_allclose(shapely.get_coordinates(back.geometry.array), [S1, S2], atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- atomic set (issue 7)
+
+
+def test_partly_unwritable_folder_is_found_before_anything_is_written(tmp_path, plan):
+    out = tmp_path / "hasil"
+    out.mkdir()
+    (out / "shp").write_text("a file where the shapefile folder goes")
+    with pytest.raises(InputFileError, match=r"shp is a file.*Nothing was written"):
+        export(plan, out)
+    assert files_in(out) == ["shp"]
+
+
+def test_a_move_that_fails_midway_is_undone(tmp_path, plan, monkeypatch):
+    export(plan, tmp_path)
+    before = snapshot(tmp_path)
+    real = os.replace
+    calls = []
+
+    def replace_then_fail(src, dst):
+        calls.append(dst)
+        if len(calls) == 6:  # after the GeoPackage and the CSV were moved in
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(export_mod.os, "replace", replace_then_fail)
+    one_site = dataclasses.replace(plan, sites=plan.sites.iloc[:1])
+    with pytest.raises(InputFileError, match=r"Permission denied.*nothing was changed"):
+        export(one_site, tmp_path, overwrite=True)
+    monkeypatch.setattr(export_mod.os, "replace", real)
+    assert snapshot(tmp_path) == before
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+_RACE = """
+import sys, time
+from pathlib import Path
+from tests.test_export import make_plan
+from blankspot.export import export
+from blankspot._errors import InputFileError
+out, lang, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+plan = make_plan()
+(go.parent / f"ready-{lang}").touch()
+while not go.exists():
+    time.sleep(0.005)
+try:
+    export(plan, out, lang=lang)
+except InputFileError as exc:
+    print("lost:", exc)
+    sys.exit(3)
+print("won")
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_exporting_into_one_new_folder_one_wins(tmp_path):
+    import subprocess
+    import sys
+
+    out, go = tmp_path / "hasil", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACE, str(out), lang, str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for lang in ("en", "id")
+    ]
+    import time
+
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready-{lang}").exists() for lang in ("en", "id")):
+        assert time.monotonic() < deadline, "the exporting processes did not start"
+        time.sleep(0.01)
+    go.touch()
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    codes = sorted(r[0] for r in results)
+    assert codes == [0, 3], results
+    loser = next(r for r in results if r[0] == 3)
+    assert "already exist" in loser[1]
+    # one writer's whole set: the CSV and the Excel file are in the same language
+    winner_lang = ("en", "id")[[r[0] for r in results].index(0)]
+    csv_head = (out / "priority_sites.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    sheet = openpyxl.load_workbook(out / "priority_sites.xlsx").worksheets[0]
+    if winner_lang == "en":
+        assert csv_head.startswith("rank,site_id") and sheet["A1"].value == "rank"
+    else:
+        assert csv_head.startswith("Peringkat;") and sheet["A1"].value == "Peringkat"
+    assert files_in(out) == ALL_FILES
