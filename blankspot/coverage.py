@@ -1052,17 +1052,7 @@ def _quadkey_tiles(quadkeys: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             "must be read as text: "
             "pandas.read_csv(..., dtype={'quadkey': str})."
         )
-    zooms, n_zoom = np.unique(lengths, return_counts=True)
-    if zooms.size > 1:
-        usual = zooms[np.argmax(n_zoom)]
-        odd = np.flatnonzero(lengths != usual)
-        raise InputError(
-            f"quadkeys have different lengths (zoom levels {zooms.tolist()}): {odd.size} "
-            f"key(s) are not {usual} digits long (rows {list(keys.index[odd[:5]])}, values "
-            f"{[arr[i] for i in odd[:3]]}). A key one digit short is usually a leading zero "
-            "lost by reading the keys as numbers, and makes a tile 4x too big; read them as "
-            "text (dtype={'quadkey': str})."
-        )
+    zooms = np.unique(lengths)
     x = np.zeros(arr.size, dtype="int64")
     y = np.zeros(arr.size, dtype="int64")
     for length in zooms:  # one pass per distinct zoom (Ookla: only 16)
@@ -1075,6 +1065,21 @@ def _quadkey_tiles(quadkeys: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x[sel] = (digits & 1) @ weights
         y[sel] = ((digits >> 1) & 1) @ weights
     return x, y, lengths
+
+
+def _one_zoom(quadkeys: pd.Series, zoom: np.ndarray) -> None:
+    """Refuse quadkeys of different lengths: a short key is a lost leading zero, 4x too big."""
+    zooms, n_zoom = np.unique(zoom, return_counts=True)
+    if zooms.size > 1:
+        usual = zooms[np.argmax(n_zoom)]
+        odd = np.flatnonzero(zoom != usual)
+        raise InputError(
+            f"quadkeys have different lengths (zoom levels {zooms.tolist()}): {odd.size} "
+            f"key(s) are not {usual} digits long (rows {list(quadkeys.index[odd[:5]])}, values "
+            f"{quadkeys.iloc[odd[:3]].tolist()}). A key one digit short is usually a leading "
+            "zero lost by reading the keys as numbers, and makes a tile 4x too big; read them "
+            "as text (dtype={'quadkey': str})."
+        )
 
 
 def _tile_bounds(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -1221,6 +1226,7 @@ def from_speed_tiles(
     else:
         crs = _WGS84
         x, y, z = _quadkey_tiles(tiles["quadkey"])
+        _one_zoom(tiles["quadkey"], z)
         west, south, east, north = _tile_bounds(x, y, z)
         extent = (west.min(), south.min(), east.max(), north.max())
         geoms = shapely.box(west[covered], south[covered], east[covered], north[covered])

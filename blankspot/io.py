@@ -883,7 +883,7 @@ def _read_csv(path: Path, *, what: str, text_columns: Any, **kwargs: Any) -> pd.
         except UnicodeDecodeError:
             encoding_ok = False
         if not encoding_ok:
-            opener = gzip.open if _suffix(path).endswith(".gz") else open
+            opener = gzip.open if file_suffix(path).endswith(".gz") else open
             with opener(path, "rb") as fh:
                 text = _decode(fh.read(), origin=f"{what} file '{path}'")
             header = pd.read_csv(io.StringIO(text), sep=sep, nrows=0, **kwargs)
