@@ -27,6 +27,7 @@ from blankspot.io import (
     rejected_rows,
 )
 from blankspot.maps import explore_plan, plot_plan
+from blankspot.matching import match_villages
 from blankspot.prioritise import Plan, candidate_sites, rank_sites, score_villages
 
 __version__ = "0.1.0"
@@ -49,6 +50,7 @@ __all__ = [
     "coverage",
     "explore_plan",
     "export",
+    "match_villages",
     "plot_plan",
     "rank_sites",
     "read_businesses",

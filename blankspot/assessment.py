@@ -28,7 +28,7 @@ __all__ = ["Assessment", "assess"]
 
 log = logging.getLogger("blankspot")
 
-ACCOUNTING_KEYS = ("input", "covered", "uncovered", "outside_villages", "rejected")
+ACCOUNTING_KEYS = ("input", "covered", "uncovered", "outside_villages", "rejected", "unmatched")
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,14 @@ class Assessment:
         Contiguous uncovered polygons cut by village, with ``village_id``, ``area_km2``,
         ``n_businesses`` and ``weighted_businesses``.
     accounting : dict
-        ``input``, ``covered``, ``uncovered``, ``outside_villages``, ``rejected``; the last four
-        add up to ``input``.
+        ``input``, ``covered``, ``uncovered``, ``outside_villages``, ``rejected``,
+        ``unmatched``; the last five add up to ``input``.
     rejected : DataFrame
         The rejected business rows with a ``reason`` column.
+    unmatched : DataFrame
+        Rows of a register (businesses named by village, see
+        :func:`blankspot.match_villages`) that matched no village, with a ``reason`` column
+        (the ``match_note``); empty otherwise.
     crs : pyproj.CRS
         The projected working CRS of every GeoDataFrame above.
     weight_col : str or None
@@ -71,6 +75,7 @@ class Assessment:
     coverage: Any = None
     counts_mode: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unmatched: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"reason": []}))
 
     @property
     def weighted(self) -> bool:
@@ -79,7 +84,7 @@ class Assessment:
 
 
 #: Statuses a business can end in; every input row gets exactly one.
-STATUSES = ("covered", "uncovered", "outside_villages", "rejected")
+STATUSES = ("covered", "uncovered", "outside_villages", "rejected", "unmatched")
 
 _RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".nc", ".asc"}
 
@@ -109,7 +114,11 @@ def assess(
         longitude/latitude columns (passed through :func:`~blankspot.read_businesses`), or a
         Series of business *counts* per village id (counts mode: a village's affected
         businesses are then its count times its uncovered area share, which assumes the
-        businesses are spread evenly over the village).
+        businesses are spread evenly over the village). A register that names each
+        business's village instead of locating it (:func:`~blankspot.read_businesses` with
+        ``desa_col=``, or any table with the ``village_id`` and ``match_note`` columns of
+        :func:`~blankspot.match_villages`) is assessed in counts mode, one business per row;
+        its unmatched rows are accounted as ``unmatched``.
     coverage
         A coverage source from :mod:`blankspot.coverage` (``from_raster``, ``from_polygons``,
         ``from_towers``, ``from_speed_tiles`` or ``union``). As a shortcut, a path to a raster
@@ -141,9 +150,11 @@ def assess(
     Notes
     -----
     Accounting: every input business ends in exactly one of ``covered``, ``uncovered``
-    (inside a village, no signal), ``outside_villages`` (valid point in no village) or
-    ``rejected`` (unusable coordinates; reasons in ``Assessment.rejected``). A point on a
-    shared village border is given to the village with the smallest id, so it counts once.
+    (inside a village, no signal), ``outside_villages`` (valid point in no village),
+    ``rejected`` (unusable coordinates; reasons in ``Assessment.rejected``) or ``unmatched``
+    (a register row whose village name matched no village; reasons in
+    ``Assessment.unmatched``). A point on a shared village border is given to the village
+    with the smallest id, so it counts once.
 
     Examples
     --------
@@ -159,7 +170,7 @@ def assess(
     >>> towers = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 1000)], crs="EPSG:32748")
     >>> result = assess(villages, shops, coverage.from_polygons(towers), crs="EPSG:32748")
     >>> result.accounting
-    {'input': 3, 'covered': 1, 'uncovered': 1, 'outside_villages': 1, 'rejected': 0}
+    {'input': 3, 'covered': 1, 'uncovered': 1, 'outside_villages': 1, 'rejected': 0, 'unmatched': 0}
     >>> result.villages["covered_area_share"].tolist()
     [1.0, 0.0]
     """
@@ -191,6 +202,15 @@ def assess(
 
     spots = _blank_spot_table(cover.uncovered, vil)
 
+    if _is_register(businesses):
+        return _assess_register(
+            out_v,
+            register=businesses,
+            spots=spots,
+            wcrs=wcrs,
+            source=source,
+            blank_spot_share=blank_spot_share,
+        )
     if isinstance(businesses, pd.Series) and not isinstance(businesses, gpd.GeoSeries):
         return _assess_counts(
             out_v,
@@ -441,6 +461,7 @@ def _assess_points(
         "uncovered": int((status == "uncovered").sum()),
         "outside_villages": int((status == "outside_villages").sum()),
         "rejected": int((status == "rejected").sum()),
+        "unmatched": 0,
     }
     _check_accounting(accounting)
     rejected = pd.DataFrame(out_b.loc[status == "rejected"].drop(columns=out_b.geometry.name))
@@ -512,6 +533,9 @@ def _assess_counts(
     wcrs: CRS,
     source: Any,
     blank_spot_share: float,
+    weights: pd.Series | None = None,
+    weight_col: str | None = None,
+    unmatched: pd.DataFrame | None = None,
 ) -> Assessment:
     if len(counts) == 0:
         raise EmptyInputError("business counts are empty: there is nothing to assess.")
@@ -572,7 +596,10 @@ def _assess_counts(
     out_v["n_uncovered"] = n_unc
     with np.errstate(invalid="ignore", divide="ignore"):
         out_v["uncovered_share"] = np.where(per_village > 0, unc_share, np.nan)
-    out_v["weighted_uncovered"] = n_unc
+    w_unc = n_unc
+    if weights is not None:
+        w_unc = weights.reindex(out_v.index).fillna(0.0).to_numpy("float64") * unc_share
+    out_v["weighted_uncovered"] = w_unc
     out_v["blank_spot"] = _blank_spot_flag(out_v, blank_spot_share)
 
     # spread each village's uncovered businesses over its blank spots by area
@@ -581,9 +608,10 @@ def _assess_counts(
         v_unc_area = np.bincount(pos, weights=spots["area_km2"].to_numpy(), minlength=len(out_v))
         frac = spots["area_km2"].to_numpy() / np.where(v_unc_area[pos] > 0, v_unc_area[pos], 1)
         spots["n_businesses"] = n_unc[pos] * frac
+        spots["weighted_businesses"] = w_unc[pos] * frac
     else:
         spots["n_businesses"] = np.zeros(0)
-    spots["weighted_businesses"] = spots["n_businesses"]
+        spots["weighted_businesses"] = np.zeros(0)
 
     outside = float(values[~known].sum())
     if (~known).any():
@@ -593,14 +621,25 @@ def _assess_counts(
             f"not among the villages (e.g. {', '.join(missing_ids[:5])}): they are accounted "
             "as outside_villages."
         )
+    n_unmatched = 0 if unmatched is None else len(unmatched)
     accounting = {
-        "input": total_input,
+        "input": total_input + n_unmatched,
         "covered": float(out_v["n_covered"].sum()),
         "uncovered": float(n_unc.sum()),
         "outside_villages": outside,
         "rejected": 0.0,
+        "unmatched": float(n_unmatched),
     }
     _log_summary(accounting, out_v, source)
+    notes = [
+        "Businesses were given as counts per village: affected businesses are each "
+        "village's count times its uncovered area share (businesses assumed spread evenly)."
+    ]
+    if n_unmatched:
+        notes.append(
+            f"{n_unmatched} of {accounting['input']:g} register rows matched no village by "
+            "name; they are accounted as unmatched (reasons in Assessment.unmatched)."
+        )
     return Assessment(
         businesses=None,
         villages=out_v,
@@ -608,13 +647,71 @@ def _assess_counts(
         accounting=accounting,
         rejected=rejected,
         crs=wcrs,
-        weight_col=None,
+        weight_col=weight_col,
         coverage=source,
         counts_mode=True,
-        notes=(
-            "Businesses were given as counts per village: affected businesses are each "
-            "village's count times its uncovered area share (businesses assumed spread evenly).",
-        ),
+        notes=tuple(notes),
+        unmatched=unmatched if unmatched is not None else pd.DataFrame({"reason": []}),
+    )
+
+
+def _is_register(businesses: Any) -> bool:
+    """Tell whether ``businesses`` is a matched register (village names, no points)."""
+    if not isinstance(businesses, pd.DataFrame):
+        return False
+    if "village_id" not in businesses.columns or "match_note" not in businesses.columns:
+        return False
+    if isinstance(businesses, gpd.GeoDataFrame) and businesses.geometry.notna().any():
+        return False  # points are more precise than names: use them
+    return True
+
+
+def _assess_register(
+    out_v: gpd.GeoDataFrame,
+    *,
+    register: pd.DataFrame,
+    spots: gpd.GeoDataFrame,
+    wcrs: CRS,
+    source: Any,
+    blank_spot_share: float,
+) -> Assessment:
+    if len(register) == 0:
+        raise EmptyInputError("The businesses register is empty: there is nothing to assess.")
+    vid = register["village_id"].astype("string")
+    matched = vid.notna().to_numpy()
+    if not matched.any():
+        notes = register["match_note"].astype(str).unique()[:3]
+        raise InputError(
+            f"None of the {len(register)} register rows matched a village by name (e.g. "
+            f"{'; '.join(notes)}). Check desa_col=/kecamatan_col=/kabupaten_col= and that "
+            "the villages carry names (attach_parent_names for kecamatan/kabupaten)."
+        )
+    ids = vid[matched].to_numpy(dtype=str)
+    counts = pd.Series(1.0, index=ids).groupby(level=0).sum()
+    weight_col = register.attrs.get("weight_col")
+    weights = None
+    if weight_col is not None and "weight" in register.columns:
+        w = register["weight"].to_numpy("float64")[matched]
+        weights = pd.Series(w, index=ids).groupby(level=0).sum()
+    else:
+        weight_col = None
+    cols = [c for c in register.columns if c not in ("geometry", "lon", "lat", "rejected_reason")]
+    unmatched = pd.DataFrame(register.loc[~matched, cols]).rename(columns={"match_note": "reason"})
+    if len(unmatched):
+        warn_user(
+            f"{len(unmatched)} of {len(register)} register rows matched no village by name "
+            "(accounted as unmatched; see Assessment.unmatched for the reasons)."
+        )
+    return _assess_counts(
+        out_v,
+        counts=counts,
+        spots=spots,
+        wcrs=wcrs,
+        source=source,
+        blank_spot_share=blank_spot_share,
+        weights=weights,
+        weight_col=weight_col,
+        unmatched=unmatched,
     )
 
 
@@ -651,7 +748,7 @@ def _blank_spot_table(uncovered: gpd.GeoDataFrame, vil: gpd.GeoDataFrame) -> gpd
 
 
 def _check_accounting(acc: dict[str, Any]) -> None:
-    parts = acc["covered"] + acc["uncovered"] + acc["outside_villages"] + acc["rejected"]
+    parts = sum(acc[k] for k in ACCOUNTING_KEYS[1:])
     if parts != acc["input"]:  # pragma: no cover - an internal invariant, never user input
         raise AssertionError(f"accounting does not add up: {acc}")
 

@@ -253,7 +253,8 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
         quiet,
         f"Businesses:            {acc['input']:,.0f} in; {acc['covered']:,.0f} covered, "
         f"{acc['uncovered']:,.0f} uncovered ({share:.1%} of those in villages), "
-        f"{acc['outside_villages']:,.0f} outside every village, {acc['rejected']:,.0f} rejected",
+        f"{acc['outside_villages']:,.0f} outside every village, {acc['rejected']:,.0f} rejected"
+        + (f", {acc['unmatched']:,.0f} unmatched by name" if acc.get("unmatched") else ""),
     )
     sites = plan.sites
     if plan.gap <= 1e-9:

@@ -210,6 +210,11 @@ _SUMMARY_ROWS = {
         "UMKM ditolak (koordinat tidak dapat dipakai)",
         "#,##0",
     ),
+    "businesses_unmatched": (
+        "Businesses whose village name matched no village",
+        "UMKM yang nama desanya tidak cocok",
+        "#,##0",
+    ),
     "uncovered_share": (
         "Share of businesses in villages without signal",
         "Pangsa UMKM di desa/kelurahan tanpa sinyal",
@@ -853,6 +858,7 @@ def _summary_table(assessment: Assessment, plan: Any | None, lang: str) -> pd.Da
         "businesses_uncovered": acc["uncovered"],
         "businesses_outside": acc["outside_villages"],
         "businesses_rejected": acc["rejected"],
+        "businesses_unmatched": acc.get("unmatched", 0),
         "uncovered_share": acc["uncovered"] / in_villages if in_villages else None,
         "weight_col": assessment.weight_col,
         "coverage": getattr(assessment.coverage, "description", None),

@@ -1078,8 +1078,16 @@ def read_businesses(
     crs: Any = None,
     id_col: str | None = None,
     weight_col: str | None = None,
+    villages: gpd.GeoDataFrame | None = None,
+    desa_col: str | None = None,
+    kecamatan_col: str | None = None,
+    kabupaten_col: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read business (UMKM) locations, keeping every row and saying why any is unusable.
+
+    A register without coordinates that names each business's desa/kelurahan (and
+    kecamatan, kabupaten) is read with ``desa_col=`` and ``villages=``: the names are
+    matched to village ids with :func:`blankspot.match_villages`.
 
     Parameters
     ----------
@@ -1104,6 +1112,15 @@ def read_businesses(
     weight_col
         Numeric, non-negative weight per business (employees, a size class mapped to
         numbers, ...), copied to ``weight``. Decimal commas are accepted.
+    villages
+        The villages to match a register's names against (from :func:`read_villages`,
+        with ``kecamatan``/``kabupaten`` names when those columns are given). Only with
+        ``desa_col``.
+    desa_col, kecamatan_col, kabupaten_col
+        A register's columns of desa/kelurahan, kecamatan and kabupaten names (see
+        :func:`blankspot.match_villages`). With ``desa_col`` the rows have no geometry and
+        the output gets ``village_id``, ``match_score`` and ``match_note``;
+        :func:`blankspot.assess` then counts the businesses per village.
 
     Returns
     -------
@@ -1113,6 +1130,9 @@ def read_businesses(
         ``weight`` (float, 1.0 without ``weight_col``), ``rejected_reason`` (object: a
         string, or ``None`` for usable rows; test it with ``.notna()``) and ``geometry``
         (points; ``None`` for rejected rows). ``attrs["weight_col"]`` holds ``weight_col``.
+        A register (``desa_col``): ``lon``/``lat`` NaN, no geometry, CRS of ``villages``,
+        plus ``village_id`` (``<NA>`` when unmatched), ``match_score``, ``match_note``;
+        ``rejected_reason`` is ``None`` (unmatched rows are explained by ``match_note``).
 
     Raises
     ------
@@ -1154,8 +1174,27 @@ def read_businesses(
     if crs is not None:
         crs = require_crs(crs, what="crs=")
 
+    register = [c for c in (desa_col, kecamatan_col, kabupaten_col) if c]
+    if (kecamatan_col or kabupaten_col or villages is not None) and desa_col is None:
+        raise InputError(
+            "villages=, kecamatan_col= and kabupaten_col= are for a register of village "
+            "names: pass desa_col= (the desa/kelurahan name column) too."
+        )
+    if desa_col is not None and villages is None:
+        raise InputError(
+            f"desa_col={desa_col!r} reads a register of village names, which needs villages= "
+            "(the villages to match the names against, from read_villages)."
+        )
+    if desa_col is not None and (lon_col or lat_col):
+        raise InputError(
+            "Give either lon_col=/lat_col= (businesses with coordinates) or desa_col= (a "
+            "register of village names), not both."
+        )
+
     def text_columns(columns: pd.Index) -> list[Any]:
-        lower = {str(c).strip().lower() for c in [lon_col, lat_col, id_col, weight_col] if c}
+        lower = {
+            str(c).strip().lower() for c in [lon_col, lat_col, id_col, weight_col, *register] if c
+        }
         wanted = set(LON_COLUMNS) | set(LAT_COLUMNS) | set(BUSINESS_ID_COLUMNS) | lower
         return [c for c in columns if str(c).strip().lower() in wanted or c in lower]
 
@@ -1166,6 +1205,16 @@ def read_businesses(
         # our own output read again: its weights come from the same column as before
         weight_col = frame.attrs["weight_col"]
 
+    if desa_col is not None:
+        return _read_register(
+            frame,
+            origin=origin,
+            villages=villages,
+            id_col=id_col,
+            weight_col=weight_col,
+            names={"desa_col": desa_col, "kecamatan_col": kecamatan_col}
+            | {"kabupaten_col": kabupaten_col},
+        )
     use_geometry = is_vector and lon_col is None and lat_col is None
     if is_vector:
         file_crs = frame.crs
@@ -1284,6 +1333,60 @@ def read_businesses(
         raise EmptyInputError(
             f"{origin}: every one of the {len(out)} rows was rejected ({top}), so there is "
             f"nothing to assess.{hint}"
+        )
+    return out
+
+
+def _read_register(
+    frame: pd.DataFrame,
+    *,
+    origin: str,
+    villages: Any,
+    id_col: str | None,
+    weight_col: str | None,
+    names: dict[str, str | None],
+) -> gpd.GeoDataFrame:
+    """Read a register without coordinates: match its village names, keep every row."""
+    from blankspot.matching import match_villages  # noqa: PLC0415 - matching imports io
+
+    if not isinstance(villages, gpd.GeoDataFrame):
+        raise InputError(
+            "villages= should be the villages GeoDataFrame from read_villages, got "
+            f"{type(villages).__name__}."
+        )
+    own = (
+        pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        if isinstance(frame, gpd.GeoDataFrame)
+        else pd.DataFrame(frame)
+    )
+    index, _ = _business_index(own, id_col, origin)
+    weight = (
+        _business_weights(own, weight_col, origin, index)
+        if weight_col is not None
+        else np.ones(len(own))
+    )
+    own = own.reset_index(drop=True)
+    own.index = index
+    own = own.drop(columns=[c for c in own.columns if c in ("lon", "lat", "weight")])
+    for key, col in names.items():
+        if col is not None:
+            names[key] = _require_column(own.columns, col, option=key, origin=origin)
+    own = match_villages(own, villages, **names)
+    own["lon"] = np.nan
+    own["lat"] = np.nan
+    own["weight"] = weight.astype("float64")
+    own["rejected_reason"] = pd.Series(None, index=index, dtype=object)
+    out = gpd.GeoDataFrame(
+        own, geometry=gpd.GeoSeries([None] * len(own), index=index), crs=villages.crs
+    )
+    out.attrs["weight_col"] = weight_col
+    n_unmatched = int(out["village_id"].isna().sum())
+    if n_unmatched:
+        log.warning(
+            "read_businesses %s: %d of %d register rows matched no village (see match_note)",
+            origin,
+            n_unmatched,
+            len(out),
         )
     return out
 

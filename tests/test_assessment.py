@@ -70,6 +70,7 @@ def test_raster_assessment_by_hand(villages, shops, signal_tif):
         "uncovered": 3,
         "outside_villages": 1,
         "rejected": 1,
+        "unmatched": 0,
     }
     b = result.businesses
     assert list(b.index) == list(BUSINESS_XY)  # input order and index kept
@@ -158,6 +159,7 @@ def test_counts_mode_by_hand(villages, signal_tif):
         "uncovered": 25.0,
         "outside_villages": 3.0,
         "rejected": 0.0,
+        "unmatched": 0.0,
     }
     spots = result.blank_spots.set_index("village_id")
     np.testing.assert_allclose(spots.loc[[V2, V3, V4], "n_businesses"], [12.0, 5.0, 8.0])
