@@ -19,8 +19,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from blankspot._errors import InputError
+from blankspot._util import some
 from blankspot._validate import check_options
-from blankspot.io import _require_column, _some
+from blankspot.io import _require_column
 
 __all__ = ["match_villages", "normalise_names"]
 
@@ -313,7 +314,7 @@ def _require_names(villages: pd.DataFrame, col: str, option: str) -> None:
     if missing.any():
         raise InputError(
             f"{int(missing.sum())} villages have no {col!r} name "
-            f"({_some(villages.index[missing.to_numpy()])}); every village needs one to be "
+            f"({some(villages.index[missing.to_numpy()])}); every village needs one to be "
             f"matched by {option}. Fill them (attach_parent_names) or leave {option} out."
         )
 
