@@ -11,22 +11,26 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 import geopandas as gpd
 import pyogrio
 from pyproj import CRS
 
+from blankspot import _i18n, _styles
+from blankspot._dbf import write_dbf
 from blankspot._errors import InputError, InputFileError
+from blankspot._i18n import LANGS
+from blankspot._officials import official_tables, write_csv, write_xlsx
 from blankspot._validate import check_options, require_crs
 from blankspot.assessment import Assessment
 
@@ -41,8 +45,6 @@ log = logging.getLogger("blankspot")
 
 #: Output formats :func:`export` knows, in the order they are written.
 FORMATS = ("gpkg", "shp", "csv", "xlsx")
-#: Languages of the officials' tables: English (code names) or Bahasa Indonesia.
-LANGS = ("en", "id")
 
 GPKG_NAME = "blankspot.gpkg"
 SHP_DIR = "shp"
@@ -53,17 +55,49 @@ _SHP_STALE_INDEXES = (".qix", ".sbn", ".sbx")
 _DBF_MAX_BYTES = 254
 _DBF_MAX_NAME = 10
 
-_LAYER_GEOMETRY = {
-    "villages": "MultiPolygon",
-    "businesses": "Point",
-    "blank_spots": "MultiPolygon",
-    "sites": "Point",
-}
 
-_INDEX_NAMES = {
-    "villages": "village_id",
-    "businesses": "business_id",
-    "blank_spots": "blank_spot_id",
+class LayerSpec(NamedTuple):
+    """How one output layer is written: geometry type, index column and QGIS style."""
+
+    geometry: str
+    #: name of the index column when the frame's index is unnamed (the contract's id)
+    index: str | None
+    #: ``style(gdf, lang=, weighted=) -> (qml, sld)``, or None for no stored style
+    style: Callable[..., tuple[str, str]] | None = None
+
+
+def _style_villages(gdf: gpd.GeoDataFrame, *, lang: str, weighted: bool) -> tuple[str, str]:
+    col = "weighted_uncovered" if weighted else "n_uncovered"
+    values = gdf[col] if col in gdf.columns else np.zeros(0)
+    return _styles.graduated_style("villages", col, values)
+
+
+def _style_blank_spots(gdf: gpd.GeoDataFrame, *, lang: str, weighted: bool) -> tuple[str, str]:
+    col = "weighted_businesses" if weighted else "n_businesses"
+    values = gdf[col] if col in gdf.columns else np.zeros(0)
+    return _styles.graduated_style("blank_spots", col, values, alpha=200)
+
+
+def _style_sites(gdf: gpd.GeoDataFrame, *, lang: str, weighted: bool) -> tuple[str, str]:
+    return _styles.labelled_points_style("sites", "rank")
+
+
+def _style_businesses(gdf: gpd.GeoDataFrame, *, lang: str, weighted: bool) -> tuple[str, str]:
+    colors = {"covered": "#2b8cbe", "uncovered": "#e34a33", "outside_villages": "#969696"}
+    return _styles.categorized_style(
+        "businesses",
+        "status",
+        {k: (str(_i18n.translate_value("status", k, lang)), c) for k, c in colors.items()},
+    )
+
+
+#: The output layers, in the order they are written. Adding a layer is one entry here (and
+#: its title/description in :data:`blankspot._i18n.LAYERS`, its columns in ``COLUMNS``).
+LAYERS: dict[str, LayerSpec] = {
+    "villages": LayerSpec("MultiPolygon", "village_id", _style_villages),
+    "businesses": LayerSpec("Point", "business_id", _style_businesses),
+    "blank_spots": LayerSpec("MultiPolygon", "blank_spot_id", _style_blank_spots),
+    "sites": LayerSpec("Point", None, _style_sites),
 }
 
 _PLAN_ATTRS = (
@@ -102,175 +136,6 @@ SHP_ABBREVIATIONS = {
     "village_names": "vil_names",
     "cost_per_new_business": "cost_per_b",
     "backhaul_to": "bhaul_to",
-}
-
-# Officials' tables: stable English code names -> Bahasa Indonesia headers.
-_HEADERS_ID = {
-    "rank": "Peringkat",
-    "site_id": "ID Lokasi",
-    "longitude": "Bujur",
-    "latitude": "Lintang",
-    "kabupaten": "Kabupaten/Kota",
-    "kecamatan": "Kecamatan",
-    "village_id": "Kode Desa/Kelurahan",
-    "village_name": "Desa/Kelurahan",
-    "villages_reached": "Desa/Kelurahan terjangkau",
-    "village_ids": "Kode desa/kelurahan terjangkau",
-    "village_names": "Nama desa/kelurahan terjangkau",
-    "new_businesses": "UMKM baru terlayani",
-    "cumulative_businesses": "UMKM kumulatif",
-    "cumulative_share": "Pangsa kumulatif",
-    "new_weighted_businesses": "UMKM tertimbang baru terlayani",
-    "cumulative_weighted_businesses": "UMKM tertimbang kumulatif",
-    "cumulative_weighted_share": "Pangsa tertimbang kumulatif",
-    "radius_m": "Radius (m)",
-    "cost_idr": "Biaya (Rp)",
-    "cost_per_new_business": "Biaya per UMKM (Rp)",
-    "backhaul_to": "Backhaul ke",
-    "backhaul_m": "Jarak backhaul (m)",
-    "n_businesses": "Jumlah UMKM",
-    "n_covered": "UMKM bersinyal",
-    "n_uncovered": "UMKM tanpa sinyal",
-    "uncovered_share": "Pangsa UMKM tanpa sinyal",
-    "weighted_uncovered": "UMKM tertimbang tanpa sinyal",
-    "area_km2": "Luas (km²)",
-    "covered_area_share": "Pangsa wilayah bersinyal",
-    "blank_spot_area_km2": "Luas blank spot (km²)",
-    "blank_spot": "Blank spot",
-    "score": "Skor",
-}
-
-_SITE_COLUMNS = (
-    "rank",
-    "site_id",
-    "longitude",
-    "latitude",
-    "kabupaten",
-    "kecamatan",
-    "village_id",
-    "village_name",
-    "villages_reached",
-    "village_ids",
-    "village_names",
-    "new_businesses",
-    "cumulative_businesses",
-    "cumulative_share",
-    "new_weighted_businesses",
-    "cumulative_weighted_businesses",
-    "cumulative_weighted_share",
-    "radius_m",
-    "cost_idr",
-    "cost_per_new_business",
-    "backhaul_to",
-    "backhaul_m",
-)
-
-_VILLAGE_COLUMNS = (
-    "rank",
-    "village_id",
-    "village_name",
-    "kecamatan",
-    "kabupaten",
-    "longitude",
-    "latitude",
-    "n_businesses",
-    "n_covered",
-    "n_uncovered",
-    "uncovered_share",
-    "weighted_uncovered",
-    "area_km2",
-    "covered_area_share",
-    "blank_spot_area_km2",
-    "blank_spot",
-    "score",
-)
-
-_SHEETS = {
-    "en": {"sites": "priority_sites", "villages": "villages", "summary": "summary"},
-    "id": {"sites": "Prioritas Lokasi", "villages": "Desa", "summary": "Ringkasan"},
-}
-_SUMMARY_HEADERS = {"en": ("item", "value"), "id": ("Butir", "Nilai")}
-_YES_NO = {"en": ("yes", "no"), "id": ("ya", "tidak")}
-
-# summary rows: code -> (English label, Indonesian label, Excel number format)
-_SUMMARY_ROWS = {
-    "villages": ("Villages assessed", "Desa/kelurahan dinilai", "#,##0"),
-    "blank_spot_villages": ("Blank-spot villages", "Desa/kelurahan blank spot", "#,##0"),
-    "blank_spot_areas": ("Blank-spot areas (polygons)", "Area blank spot (poligon)", "#,##0"),
-    "businesses_input": ("Businesses in the input", "UMKM dalam data masukan", "#,##0"),
-    "businesses_covered": ("Businesses with signal", "UMKM bersinyal", "#,##0"),
-    "businesses_uncovered": ("Businesses without signal", "UMKM tanpa sinyal", "#,##0"),
-    "businesses_outside": (
-        "Businesses outside every village",
-        "UMKM di luar semua desa/kelurahan",
-        "#,##0",
-    ),
-    "businesses_rejected": (
-        "Businesses rejected (unusable coordinates)",
-        "UMKM ditolak (koordinat tidak dapat dipakai)",
-        "#,##0",
-    ),
-    "businesses_unmatched": (
-        "Businesses whose village name matched no village",
-        "UMKM yang nama desanya tidak cocok",
-        "#,##0",
-    ),
-    "uncovered_share": (
-        "Share of businesses in villages without signal",
-        "Pangsa UMKM di desa/kelurahan tanpa sinyal",
-        "0.0%",
-    ),
-    "weight_col": ("Business weight column", "Kolom bobot UMKM", "@"),
-    "coverage": ("Coverage source", "Sumber data cakupan sinyal", "@"),
-    "crs": ("Working CRS", "CRS kerja", "@"),
-    "notes": ("Notes", "Catatan", "@"),
-    "sites": ("Sites in the plan", "Lokasi dalam rencana", "#,##0"),
-    "method": ("Ranking method", "Metode pemeringkatan", "@"),
-    "objective": ("Businesses newly connected", "UMKM baru terlayani", "#,##0"),
-    "total_uncovered": ("Businesses to connect", "UMKM yang perlu dilayani", "#,##0"),
-    "connected_share": ("Share connected by the plan", "Pangsa terlayani oleh rencana", "0.0%"),
-    "upper_bound": (
-        "Upper bound on businesses connected",
-        "Batas atas UMKM terlayani",
-        "#,##0",
-    ),
-    "gap": ("Optimality gap", "Celah optimalitas", "0.00%"),
-    "unreachable": (
-        "Businesses no candidate site reaches",
-        "UMKM yang tidak terjangkau lokasi kandidat mana pun",
-        "#,##0",
-    ),
-    "total_cost_idr": ("Total cost (Rp)", "Total biaya (Rp)", "#,##0"),
-    "message": ("Note on the plan", "Keterangan rencana", "@"),
-}
-_SUMMARY_WEIGHTED = {
-    "objective": ("Weighted businesses newly connected", "UMKM tertimbang baru terlayani"),
-    "total_uncovered": ("Weighted businesses to connect", "UMKM tertimbang yang perlu dilayani"),
-    "upper_bound": (
-        "Upper bound on weighted businesses connected",
-        "Batas atas UMKM tertimbang terlayani",
-    ),
-    "unreachable": (
-        "Weighted businesses no candidate site reaches",
-        "UMKM tertimbang yang tidak terjangkau lokasi kandidat mana pun",
-    ),
-}
-
-# Excel number formats by code name; counts get theirs from their dtype
-_NUMBER_FORMATS = {
-    "longitude": "0.000000",
-    "latitude": "0.000000",
-    "cost_idr": "#,##0",
-    "cost_per_new_business": "#,##0",
-    "cumulative_share": "0.0%",
-    "cumulative_weighted_share": "0.0%",
-    "uncovered_share": "0.0%",
-    "covered_area_share": "0.0%",
-    "radius_m": "#,##0",
-    "backhaul_m": "#,##0",
-    "area_km2": "#,##0.00",
-    "blank_spot_area_km2": "#,##0.00",
-    "score": "0.000",
 }
 
 
@@ -330,9 +195,22 @@ def export(
       rows add up to ``accounting["input"]``; absent in counts mode), ``blank_spots`` and
       ``sites``. Layers are in the working CRS (``assessment.crs``), polygons as
       MultiPolygon, the index written as a column (``village_id``, ``business_id``,
-      ``blank_spot_id``).
+      ``blank_spot_id``). The businesses layer leaves out input columns that repeat
+      ``business_id`` (the input's id column) or ``lon``/``lat`` (the raw coordinate text).
+      For QGIS: every layer has a title and a description (``gpkg_contents.identifier`` and
+      ``description``), every column a description in ``gpkg_data_columns`` (GeoPackage
+      schema extension; ``name`` is the Indonesian header with ``lang="id"``, which QGIS
+      shows as the field alias, and descriptions are Indonesian then English), and a
+      default style in the ``layer_styles`` table (the layout QGIS writes): villages and
+      blank spots shaded by businesses without signal (5 quantile classes and one for 0),
+      businesses coloured by ``status``, sites labelled with their rank. Titles,
+      descriptions and headers come from :mod:`blankspot._i18n` (``LAYERS``, ``COLUMNS``);
+      a new layer is one entry in :data:`LAYERS` plus its words there.
     * ``shp/<layer>.shp`` with ``.shx .dbf .prj .cpg`` (``UTF-8``, so non-ASCII names
-      survive), same layers and CRS. Booleans become 0/1 integers, dates ISO text. Text longer
+      survive), same layers and CRS. Every ``.dbf`` field is as wide as its longest value,
+      real numbers with the fewest decimals (at most 15) that keep every value (GDAL's
+      default is 80 characters for text and 24.15 for numbers: 165 MB instead of 35 MB for
+      192,234 businesses). Booleans become 0/1 integers, dates ISO text. Text longer
       than the dBASE limit of 254 bytes is cut (logged; the GeoPackage keeps it whole).
       Field names are cut to 10 characters by a fixed, collision-free mapping, written
       beside each layer as ``shp/<layer>_fields.csv`` (``full_name,short_name``):
@@ -359,11 +237,17 @@ def export(
       (and weighted ones for a weighted plan), radius, cost and cost per new business
       (whole Rupiah), backhaul link. Villages: rank, id, name, kecamatan, kabupaten, a
       WGS84 point inside the village, business counts and shares, area, score.
-    * ``<stem>.xlsx``: sheets ``priority_sites`` (plan only), ``villages`` and ``summary``
-      (``Prioritas Lokasi``, ``Desa``, ``Ringkasan`` with ``lang="id"``), header row frozen,
-      filters on, Rupiah and percentage number formats. The summary holds the key figures
-      (villages, business accounting, uncovered share, coverage source, working CRS,
-      method, objective, upper bound, gap, total cost) and no date.
+    * ``<stem>.xlsx``: sheets ``priority_sites`` (plan only), ``villages``, ``summary`` and
+      ``method`` (``Prioritas Lokasi``, ``Desa``, ``Ringkasan``, ``Metode`` with
+      ``lang="id"``), header row bold and frozen, filters on, a number format per column
+      (counts ``#,##0``, shares as percentages, Rupiah whole, a score without decimals when
+      it is whole). The summary holds the key figures (villages, business accounting,
+      uncovered share, coverage source, working CRS, method, objective, upper bound, gap,
+      how good the plan is, total cost) and no date; the method sheet explains in plain
+      words how the sites were chosen and what the upper bound means.
+    * With ``lang="id"`` every value an official reads in the CSV and Excel files is in
+      Bahasa Indonesia: method, yes/no, backhaul targets, the plan's notes and the
+      coverage description.
 
     Atomicity: everything is first written into a hidden staging folder inside
     ``out_dir``; only when every file is complete is each moved into place with
@@ -406,7 +290,7 @@ def export(
     # everything that can fail on bad input runs before the first file is touched
     scored = _scored_villages(assessment)
     layers = _layers(assessment, plan, scored)
-    tables = _official_tables(assessment, plan, scored, lang) if {"csv", "xlsx"} & set(fmts) else {}
+    tables = official_tables(assessment, plan, scored, lang) if {"csv", "xlsx"} & set(fmts) else {}
     stem = "priority_sites" if plan is not None else "priority_villages"
     plan_files = _planned_files(fmts, list(layers), stem)
     targets = [out / rel for files in plan_files.values() for rel in files]
@@ -426,15 +310,16 @@ def export(
             raise InputFileError(f"Cannot write into the output folder {out}: {exc}") from exc
         try:
             if "gpkg" in fmts:
-                _write_gpkg(staging / GPKG_NAME, layers)
+                weighted = bool(plan.weighted) if plan is not None else assessment.weighted
+                _write_gpkg(staging / GPKG_NAME, layers, lang=lang, weighted=bool(weighted))
             if "shp" in fmts:
                 (staging / SHP_DIR).mkdir()
                 for name, gdf in layers.items():
                     _write_shapefile(staging / SHP_DIR, name, gdf)
             if "csv" in fmts:
-                _write_csv(staging / f"{stem}.csv", next(iter(tables.values())), lang)
+                write_csv(staging / f"{stem}.csv", next(iter(tables.values())), lang)
             if "xlsx" in fmts:
-                _write_xlsx(staging / f"{stem}.xlsx", tables, lang)
+                write_xlsx(staging / f"{stem}.xlsx", tables, lang)
             staged = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
             expected = sorted(rel for files in plan_files.values() for rel in files)
             if staged != expected:  # pragma: no cover - a writer broke its own contract
@@ -615,11 +500,50 @@ def _layers(
 ) -> dict[str, gpd.GeoDataFrame]:
     raw: dict[str, gpd.GeoDataFrame] = {"villages": villages}
     if assessment.businesses is not None:
-        raw["businesses"] = assessment.businesses
+        raw["businesses"] = _without_duplicated_columns(assessment.businesses)
     raw["blank_spots"] = assessment.blank_spots
     if plan is not None:
         raw["sites"] = plan.sites
     return {name: _layer_frame(gdf, name=name, crs=assessment.crs) for name, gdf in raw.items()}
+
+
+def _parsed_number(s: pd.Series) -> np.ndarray:
+    """Numbers of a text column as read_businesses parses them (decimal commas accepted)."""
+    text = s.astype("string").str.strip().str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _without_duplicated_columns(businesses: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop input columns that repeat what the layer already holds.
+
+    The input's id column repeats ``business_id`` (the index), and its raw coordinate text
+    (``longitude``, ``bujur``, ...) repeats the parsed ``lon``/``lat`` (a rejected row's raw
+    text is quoted in its ``rejected_reason``).
+    """
+    from blankspot.io import LAT_COLUMNS, LON_COLUMNS  # noqa: PLC0415 - io is heavy
+
+    drop = []
+    index_text = businesses.index.astype(str).to_numpy()
+    for col in businesses.columns:
+        if col in ("lon", "lat", "weight", "rejected_reason", businesses.geometry.name):
+            continue
+        s = businesses[col]
+        if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        if s.notna().all() and np.array_equal(s.astype(str).to_numpy(), index_text):
+            drop.append(col)
+            continue
+        key = str(col).strip().lower()
+        parsed_col = "lon" if key in LON_COLUMNS else "lat" if key in LAT_COLUMNS else None
+        if parsed_col is None or parsed_col not in businesses.columns:
+            continue
+        parsed = businesses[parsed_col].to_numpy(dtype="float64", na_value=np.nan)
+        ok = np.isfinite(parsed)
+        if ok.any() and np.array_equal(_parsed_number(s)[ok], parsed[ok]):
+            drop.append(col)
+    if drop:
+        log.info("businesses layer: %s repeat business_id, lon or lat; not written", drop)
+    return businesses.drop(columns=drop)
 
 
 def _layer_frame(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> gpd.GeoDataFrame:
@@ -630,9 +554,10 @@ def _layer_frame(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> gpd.GeoDataFr
     if not src_crs.equals(crs):
         gdf = gdf.to_crs(crs)
     geom = gdf.geometry.name
-    if gdf.index.name is None and name in _INDEX_NAMES:
+    spec = LAYERS.get(name)
+    if gdf.index.name is None and spec is not None and spec.index is not None:
         # the contract names these ids; an unnamed index must not lose them
-        gdf = gdf.rename_axis(_INDEX_NAMES[name])
+        gdf = gdf.rename_axis(spec.index)
     if gdf.index.name is not None and gdf.index.name not in gdf.columns:
         df = gdf.reset_index()
     else:
@@ -642,11 +567,14 @@ def _layer_frame(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> gpd.GeoDataFr
         s = df[col]
         if col == geom:
             continue
-        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
-            # lists, dicts, mixed objects: GIS formats hold text, so write their text form
-            cols[col] = s.astype("str")
-        elif pd.api.types.is_timedelta64_dtype(s.dtype):
-            cols[col] = s.astype("str")
+        if (
+            isinstance(s.dtype, pd.CategoricalDtype)
+            or s.dtype == object
+            or pd.api.types.is_timedelta64_dtype(s.dtype)
+        ):
+            # lists, dicts, mixed objects: GIS formats hold text, so write their text form;
+            # a missing value stays missing (not the text "None")
+            cols[col] = s.astype("str").where(s.notna(), None)
     if cols:
         df = df.assign(**cols)
     out = gpd.GeoDataFrame(df, geometry=geom, crs=crs)
@@ -655,16 +583,116 @@ def _layer_frame(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> gpd.GeoDataFr
     return out
 
 
-def _write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+def _write_gpkg(
+    path: Path, layers: dict[str, gpd.GeoDataFrame], *, lang: str, weighted: bool
+) -> None:
+    """Write the layers with their titles, descriptions, column descriptions and styles."""
     for name, gdf in layers.items():
+        spec = LAYERS[name]
+        title, description = _i18n.layer_text(name, lang) if name in _i18n.LAYERS else (name, "")
         pyogrio.write_dataframe(
             gdf,
             path,
             layer=name,
             driver="GPKG",
-            geometry_type=_LAYER_GEOMETRY[name],
-            promote_to_multi=_LAYER_GEOMETRY[name].startswith("Multi"),
+            geometry_type=spec.geometry,
+            promote_to_multi=spec.geometry.startswith("Multi"),
+            layer_options={"IDENTIFIER": title, "DESCRIPTION": description},
         )
+    styles = [
+        (name, *LAYERS[name].style(gdf, lang=lang, weighted=weighted))  # type: ignore[misc]
+        for name, gdf in layers.items()
+        if LAYERS[name].style is not None
+    ]
+    if styles:
+        _write_layer_styles(path, styles, lang)
+    _write_data_columns(path, layers, lang)
+
+
+def _write_layer_styles(path: Path, styles: list[tuple[str, str, str]], lang: str) -> None:
+    """Store QGIS styles in the ``layer_styles`` table, the layout QGIS itself writes."""
+    when = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    label = "blankspot" if lang == "en" else "blankspot (Bahasa Indonesia)"
+    table = pd.DataFrame(
+        {
+            "f_table_catalog": "",
+            "f_table_schema": "",
+            "f_table_name": [s[0] for s in styles],
+            "f_geometry_column": "geom",
+            "styleName": [s[0] for s in styles],
+            "styleQML": [s[1] for s in styles],
+            "styleSLD": [s[2] for s in styles],
+            "useAsDefault": True,
+            "description": [f"{label}: {_i18n.layer_text(s[0], lang)[0]}" for s in styles],
+            "owner": "",
+            "ui": None,
+            "update_time": when,
+        }
+    )
+    pyogrio.write_dataframe(
+        table, path, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
+    )
+
+
+_DATA_COLUMNS_SQL = (
+    "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, "
+    "column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, mime_type TEXT, "
+    "constraint_name TEXT, CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), "
+    "CONSTRAINT gdc_tn UNIQUE (table_name, name))",
+    "CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+    "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, "
+    "max NUMERIC, max_is_inclusive BOOLEAN, description TEXT, "
+    "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value))",
+    "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+    "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
+    "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))",
+)
+# the GeoPackage "Schema" extension that declares gpkg_data_columns
+_SCHEMA_EXTENSION = ("gpkg_schema", "http://www.geopackage.org/spec/#extension_schema")
+
+
+def _write_data_columns(path: Path, layers: dict[str, gpd.GeoDataFrame], lang: str) -> None:
+    """Describe every column in ``gpkg_data_columns`` (GeoPackage schema extension).
+
+    ``name`` is the column's alias in QGIS (its Indonesian header with ``lang="id"``),
+    ``description`` says what it holds (Indonesian then English with ``lang="id"``). An input
+    column blankspot does not know is described as such.
+    """
+    rows = []
+    for layer, gdf in layers.items():
+        used: set[str] = set()
+        for col in gdf.columns:
+            if col == "geometry":
+                continue
+            alias = _i18n.header(col, lang)
+            alias = col if alias in used else alias
+            used.add(alias)
+            desc = _i18n.column_description(layer, col, lang) or (
+                "Kolom dari data masukan, disalin apa adanya. / Column of the input, copied as is."
+                if lang == "id"
+                else "Column of the input, copied as is."
+            )
+            rows.append((layer, col, alias, _i18n.header(col, lang), desc))
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for sql in _DATA_COLUMNS_SQL:
+                con.execute(sql)
+            con.executemany(
+                "INSERT OR REPLACE INTO gpkg_data_columns "
+                "(table_name, column_name, name, title, description) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+                # NULL column names never collide in a UNIQUE constraint: test explicitly
+                con.execute(
+                    "INSERT INTO gpkg_extensions SELECT ?, NULL, ?, ?, 'read-write' WHERE NOT "
+                    "EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                    "extension_name = ?)",
+                    (table, *_SCHEMA_EXTENSION, table, _SCHEMA_EXTENSION[0]),
+                )
+    finally:
+        con.close()
 
 
 # --------------------------------------------------------------------------- shapefiles
@@ -744,14 +772,18 @@ def _shapefile_frame(gdf: gpd.GeoDataFrame, *, name: str) -> tuple[gpd.GeoDataFr
 
 def _write_shapefile(folder: Path, name: str, gdf: gpd.GeoDataFrame) -> None:
     shp, mapping = _shapefile_frame(gdf, name=name)
+    spec = LAYERS[name]
+    # GDAL writes the geometry (.shp .shx), the .prj and the .cpg (UTF-8); the attribute
+    # table is ours, every field as narrow as its data (GDAL's are 80 wide or 24.15)
     pyogrio.write_dataframe(
-        shp,
+        shp[["geometry"]],
         folder / f"{name}.shp",
         driver="ESRI Shapefile",
-        encoding="UTF-8",  # also writes the .cpg that tells readers the encoding
-        geometry_type=_LAYER_GEOMETRY[name],
-        promote_to_multi=_LAYER_GEOMETRY[name].startswith("Multi"),
+        encoding="UTF-8",
+        geometry_type=spec.geometry,
+        promote_to_multi=spec.geometry.startswith("Multi"),
     )
+    write_dbf(folder / f"{name}.dbf", pd.DataFrame(shp.drop(columns="geometry")))
     fields = pd.DataFrame({"full_name": list(mapping), "short_name": list(mapping.values())})
     fields.to_csv(folder / f"{name}_fields.csv", index=False, encoding="utf-8", lineterminator="\n")
 
@@ -763,212 +795,3 @@ def _remove_stale_indexes(folder: Path, layers: dict[str, gpd.GeoDataFrame]) -> 
             if stale.exists():
                 stale.unlink()
                 log.info("Removed %s: a spatial index of the replaced shapefile", stale)
-
-
-# --------------------------------------------------------------------------- officials' tables
-
-
-def _lonlat(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 longitude/latitude of points, rounded to 6 decimals (about 0.1 m)."""
-    ll = geoms.to_crs("EPSG:4326")
-    return np.round(ll.x.to_numpy(), 6), np.round(ll.y.to_numpy(), 6)
-
-
-def _whole_rupiah(s: pd.Series) -> pd.Series:
-    """Round to whole Rupiah; unknown or infinite costs (no new business) become blank."""
-    values = np.round(s.to_numpy(dtype="float64"))
-    out = pd.Series(np.where(np.isfinite(values), values, 0), index=s.index).astype("Int64")
-    return out.mask(~np.isfinite(values))
-
-
-def _site_table(plan: Any, assessment: Assessment) -> pd.DataFrame:
-    sites = plan.sites
-    missing = [c for c in ("rank", "site_id") if c not in sites.columns]
-    if missing:
-        raise InputError(
-            f"plan.sites has no {', '.join(missing)} column(s); build the plan with "
-            "blankspot.rank_sites."
-        )
-    require_crs(sites.crs, what="plan.sites")
-    t = pd.DataFrame(index=sites.index)
-    lon, lat = _lonlat(sites.geometry)
-    for col in _SITE_COLUMNS:
-        if col == "longitude":
-            t[col] = lon
-        elif col == "latitude":
-            t[col] = lat
-        elif col == "village_name":
-            if "village_id" in sites.columns and "name" in assessment.villages.columns:
-                t[col] = sites["village_id"].map(assessment.villages["name"])
-        elif col in sites.columns:
-            t[col] = sites[col]
-    for col in ("cost_idr", "cost_per_new_business"):
-        if col in t.columns:
-            t[col] = _whole_rupiah(t[col])
-    if not plan.weighted:
-        t = t.drop(columns=[c for c in t.columns if "weighted" in c])
-    return _round_for_officials(t).reset_index(drop=True)
-
-
-def _round_for_officials(t: pd.DataFrame) -> pd.DataFrame:
-    """Round shares to 4 decimals (0.01 %) and metres to whole metres."""
-    for col in t.columns:
-        if not pd.api.types.is_float_dtype(t[col].dtype):
-            continue
-        if col.endswith("_share"):
-            t[col] = t[col].round(4)
-        elif col.endswith("_m"):
-            t[col] = t[col].round(0)
-    return t
-
-
-def _village_table(villages: gpd.GeoDataFrame, *, weighted: bool) -> pd.DataFrame:
-    pts = villages.geometry.representative_point()
-    lon, lat = _lonlat(pts)
-    t = pd.DataFrame(index=villages.index)
-    for col in _VILLAGE_COLUMNS:
-        if col == "village_id":
-            t[col] = villages.index.astype(str)
-        elif col == "village_name":
-            if "name" in villages.columns:
-                t[col] = villages["name"]
-        elif col == "longitude":
-            t[col] = lon
-        elif col == "latitude":
-            t[col] = lat
-        elif col == "weighted_uncovered" and not weighted:
-            continue
-        elif col in villages.columns:
-            t[col] = villages[col]
-    if "rank" in t.columns:
-        t = t.sort_values("rank", kind="stable")
-    return _round_for_officials(t).reset_index(drop=True)
-
-
-def _summary_table(assessment: Assessment, plan: Any | None, lang: str) -> pd.DataFrame:
-    acc = assessment.accounting
-    v = assessment.villages
-    in_villages = acc["covered"] + acc["uncovered"]
-    rows: dict[str, Any] = {
-        "villages": len(v),
-        "blank_spot_villages": int(v["blank_spot"].sum()) if "blank_spot" in v else None,
-        "blank_spot_areas": len(assessment.blank_spots),
-        "businesses_input": acc["input"],
-        "businesses_covered": acc["covered"],
-        "businesses_uncovered": acc["uncovered"],
-        "businesses_outside": acc["outside_villages"],
-        "businesses_rejected": acc["rejected"],
-        "businesses_unmatched": acc.get("unmatched", 0),
-        "uncovered_share": acc["uncovered"] / in_villages if in_villages else None,
-        "weight_col": assessment.weight_col,
-        "coverage": getattr(assessment.coverage, "description", None),
-        "crs": assessment.crs.to_string(),
-        "notes": " ".join(assessment.notes) or None,
-    }
-    if plan is not None:
-        sites = plan.sites
-        cost = sites["cost_idr"] if "cost_idr" in sites.columns else pd.Series(dtype=float)
-        rows |= {
-            "sites": len(sites),
-            "method": plan.method,
-            "objective": plan.objective,
-            "total_uncovered": plan.total_uncovered,
-            "connected_share": plan.objective / plan.total_uncovered
-            if plan.total_uncovered
-            else None,
-            "upper_bound": plan.upper_bound,
-            "gap": getattr(plan, "gap", None),
-            "unreachable": getattr(plan, "unreachable", None),
-            "total_cost_idr": float(cost.sum()) if cost.notna().any() else None,
-            "message": plan.message or None,
-        }
-    weighted = plan is not None and bool(plan.weighted)
-    keep = [k for k, val in rows.items() if val is not None]
-    pos = 0 if lang == "en" else 1
-    labels = [
-        (
-            _SUMMARY_WEIGHTED[k][pos]
-            if weighted and k in _SUMMARY_WEIGHTED
-            else _SUMMARY_ROWS[k][pos]
-        )
-        for k in keep
-    ]
-    item, value = _SUMMARY_HEADERS[lang]
-    t = pd.DataFrame({item: labels, value: pd.Series([rows[k] for k in keep], dtype=object)})
-    t.attrs["formats"] = [_SUMMARY_ROWS[k][2] for k in keep]
-    return t
-
-
-def _official_tables(
-    assessment: Assessment, plan: Any | None, villages: gpd.GeoDataFrame, lang: str
-) -> dict[str, pd.DataFrame]:
-    """Build the officials' sheets, in order, keyed by kind; the first is also the CSV."""
-    tables: dict[str, pd.DataFrame] = {}
-    weighted = bool(plan.weighted) if plan is not None else assessment.weighted
-    if plan is not None:
-        tables["sites"] = _site_table(plan, assessment)
-    tables["villages"] = _village_table(villages, weighted=weighted)
-    tables["summary"] = _summary_table(assessment, plan, lang)
-    yes, no = _YES_NO[lang]
-    for kind in ("sites", "villages"):
-        if kind in tables and "blank_spot" in tables[kind].columns:
-            flag = tables[kind]["blank_spot"].to_numpy(dtype=bool)
-            tables[kind]["blank_spot"] = np.where(flag, yes, no)
-    return tables
-
-
-def _headers(columns: Iterable[str], lang: str) -> list[str]:
-    return [_HEADERS_ID.get(c, c) if lang == "id" else c for c in columns]
-
-
-def _write_csv(path: Path, table: pd.DataFrame, lang: str) -> None:
-    out = table.set_axis(_headers(table.columns, lang), axis=1)
-    # Excel set to Indonesian reads ';' as the list separator and ',' as the decimal mark
-    sep, decimal = (";", ",") if lang == "id" else (",", ".")
-    out.to_csv(
-        path, index=False, encoding="utf-8-sig", lineterminator="\n", sep=sep, decimal=decimal
-    )
-
-
-def _column_format(table: pd.DataFrame, col: str) -> str | None:
-    if col in _NUMBER_FORMATS:
-        return _NUMBER_FORMATS[col]
-    dtype = table[col].dtype
-    if pd.api.types.is_integer_dtype(dtype):
-        return "#,##0"
-    if pd.api.types.is_float_dtype(dtype):
-        return "#,##0.0"
-    return None
-
-
-def _write_xlsx(path: Path, tables: dict[str, pd.DataFrame], lang: str) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for kind, table in tables.items():
-            sheet = _SHEETS[lang][kind]
-            if kind == "summary":
-                formats = table.attrs["formats"]
-                table.to_excel(xw, sheet_name=sheet, index=False)
-                ws = xw.sheets[sheet]
-                # one format per summary row: counts, shares and text share the value column
-                for row, fmt in enumerate(formats, start=2):
-                    ws.cell(row=row, column=2).number_format = fmt
-            else:
-                out = table.set_axis(_headers(table.columns, lang), axis=1)
-                out.to_excel(xw, sheet_name=sheet, index=False)
-                ws = xw.sheets[sheet]
-                for j, col in enumerate(table.columns, start=1):
-                    fmt = _column_format(table, col)
-                    if fmt is None:
-                        continue
-                    # openpyxl has no column-wide format that Excel applies to written cells
-                    for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        cell.number_format = fmt
-                if len(table):
-                    ws.auto_filter.ref = ws.dimensions
-            ws.freeze_panes = "A2"
-            headers = _headers(table.columns, lang) if kind != "summary" else list(table.columns)
-            for j, col in enumerate(table.columns, start=1):
-                longest = table[col].astype("str").str.len().max() if len(table) else 0
-                longest = 0 if pd.isna(longest) else int(longest)
-                width = max(len(str(headers[j - 1])), longest) + 2
-                ws.column_dimensions[get_column_letter(j)].width = min(max(width, 8), 60)

@@ -261,11 +261,13 @@ def test_writes_exactly_the_documented_files(written):
 def test_geopackage_layers_read_back(written, layer, n, geom):
     out, _ = written
     gpkg = out / "blankspot.gpkg"
+    # layer_styles: the QGIS styles table (attributes only, no geometry)
     assert [name for name, _ in pyogrio.list_layers(gpkg)] == [
         "villages",
         "businesses",
         "blank_spots",
         "sites",
+        "layer_styles",
     ]
     info = pyogrio.read_info(gpkg, layer=layer)
     assert info["features"] == n
@@ -502,7 +504,7 @@ def summary_of(ws) -> dict[str, Any]:
 def test_excel_in_english(written):
     out, _ = written
     wb = openpyxl.load_workbook(out / "priority_sites.xlsx")
-    assert wb.sheetnames == ["priority_sites", "villages", "summary"]
+    assert wb.sheetnames == ["priority_sites", "villages", "summary", "method"]
     ws = wb["priority_sites"]
     assert [c.value for c in ws[1]] == SITE_HEADERS_EN
     assert ws.freeze_panes == "A2"
@@ -538,7 +540,7 @@ def test_excel_in_english(written):
 def test_excel_in_bahasa_indonesia(tmp_path, plan):
     export(plan, tmp_path, formats=("xlsx",), lang="id")
     wb = openpyxl.load_workbook(tmp_path / "priority_sites.xlsx")
-    assert wb.sheetnames == ["Prioritas Lokasi", "Desa", "Ringkasan"]
+    assert wb.sheetnames == ["Prioritas Lokasi", "Desa", "Ringkasan", "Metode"]
     assert [c.value for c in wb["Prioritas Lokasi"][1]] == SITE_HEADERS_ID
     assert [c.value for c in wb["Desa"][1]] == VILLAGE_HEADERS_ID
     blank = VILLAGE_HEADERS_ID.index("Blank spot") + 1
@@ -549,7 +551,7 @@ def test_excel_in_bahasa_indonesia(tmp_path, plan):
     assert s["UMKM dalam data masukan"] == 5
     assert s["UMKM tanpa sinyal"] == 2
     assert s["CRS kerja"] == "EPSG:32748"
-    assert s["Metode pemeringkatan"] == "greedy"
+    assert s["Metode pemeringkatan"].startswith("bertahap")
 
 
 def test_assessment_exports_the_village_priority_list(tmp_path):
@@ -557,7 +559,7 @@ def test_assessment_exports_the_village_priority_list(tmp_path):
     assert paths["csv"].name == "priority_villages.csv"
     assert "shp_sites" not in paths
     layers = [name for name, _ in pyogrio.list_layers(tmp_path / "blankspot.gpkg")]
-    assert layers == ["villages", "businesses", "blank_spots"]
+    assert layers == ["villages", "businesses", "blank_spots", "layer_styles"]
     t = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype={"village_id": str})
     assert t.columns.tolist() == VILLAGE_HEADERS_EN
     assert t["rank"].tolist() == [1, 2, 3, 4]
@@ -573,13 +575,13 @@ def test_assessment_exports_the_village_priority_list(tmp_path):
     np.testing.assert_allclose(t["longitude"], lon, atol=1e-4)
     np.testing.assert_allclose(t["latitude"], lat, atol=1e-4)
     wb = openpyxl.load_workbook(paths["xlsx"])
-    assert wb.sheetnames == ["villages", "summary"]
+    assert wb.sheetnames == ["villages", "summary", "method"]
 
 
 def test_counts_mode_has_no_businesses_layer(tmp_path):
     export(make_assessment(counts_mode=True), tmp_path, formats=("gpkg", "shp"))
     layers = [name for name, _ in pyogrio.list_layers(tmp_path / "blankspot.gpkg")]
-    assert layers == ["villages", "blank_spots"]
+    assert layers == ["villages", "blank_spots", "layer_styles"]
     assert not (tmp_path / "shp" / "businesses.shp").exists()
 
 
@@ -671,7 +673,7 @@ def test_failure_midway_leaves_existing_outputs_untouched(tmp_path, plan, monkey
         raise RuntimeError("disk full")
 
     # the Excel file is written last: GeoPackage, shapefiles and CSV are already staged
-    monkeypatch.setattr(export_mod, "_write_xlsx", broken)
+    monkeypatch.setattr(export_mod, "write_xlsx", broken)
     one_site = dataclasses.replace(plan, sites=plan.sites.iloc[:1])
     with pytest.raises(RuntimeError, match="disk full"):
         export(one_site, tmp_path, overwrite=True)
