@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,9 +46,12 @@ from affine import Affine
 import rasterio
 import shapely
 from rasterio.enums import MaskFlags
+from rasterio.errors import RasterioIOError
 from rasterio.features import rasterize, shapes
 from rasterio.transform import rowcol
 from rasterio.windows import Window
+
+from blankspot._errors import InputFileError
 
 __all__ = [
     "Grid",
@@ -144,8 +148,22 @@ def _read(
     which compares raw values), and values outside ``grid.valid_range`` are not valid.
     """
     window = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
-    values = ds.read(grid.band, window=window)
-    return _physical(values, _validity(ds, grid, values, window=window), grid)
+    with _damaged(grid):
+        values = ds.read(grid.band, window=window)
+        return _physical(values, _validity(ds, grid, values, window=window), grid)
+
+
+@contextmanager
+def _damaged(grid: Grid) -> Iterator[None]:
+    """Turn GDAL's read failure (which names no file) into an error naming the raster."""
+    try:
+        yield
+    except RasterioIOError as exc:
+        raise InputFileError(
+            f"coverage raster '{grid.path}' could not be read ({exc}; {exc.__cause__ or ''}). "
+            "The file is truncated or damaged: copy or download it again (gdalinfo -checksum "
+            "reads every pixel and shows where it breaks)."
+        ) from exc
 
 
 def _validity(
@@ -188,8 +206,9 @@ def value_sample(grid: Grid, max_pixels: int = 1_000_000) -> np.ndarray:
     shape = (max(1, grid.height // step), max(1, grid.width // step))
     raw = replace(grid, valid_range=None)
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20), open_raster(grid) as ds:
-        values = ds.read(grid.band, out_shape=shape)
-        valid = _validity(ds, grid, values, out_shape=shape)
+        with _damaged(grid):
+            values = ds.read(grid.band, out_shape=shape)
+            valid = _validity(ds, grid, values, out_shape=shape)
     values, valid = _physical(values, valid, raw)
     out = values.ravel() if valid is None else values[valid]
     return out[np.isfinite(out)].astype("float64")

@@ -115,12 +115,29 @@ def require_crs(crs: Any, *, what: str) -> CRS:
         raise CRSError(f"{what} has a CRS pyproj cannot read ({crs!r}): {exc}") from exc
 
 
+def _check_degrees(villages: Any) -> None:
+    """Refuse villages labelled in degrees whose coordinates cannot be degrees."""
+    vcrs = require_crs(villages.crs, what="villages")
+    if vcrs.is_geographic:
+        x0, y0, x1, y1 = (float(b) for b in villages.total_bounds)
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            raise CRSError(
+                f"villages are labelled {vcrs.to_string()} (degrees), but their coordinates "
+                f"run x {x0:,.0f}..{x1:,.0f}, y {y0:,.0f}..{y1:,.0f}: far outside longitude "
+                "and latitude, so they look like projected metres with the wrong CRS. Set the "
+                "CRS they are really in, e.g. villages.set_crs('EPSG:32748', "
+                "allow_override=True) for UTM 48S, or fix the file's .prj."
+            )
+
+
 def working_crs(villages: Any, crs: Any = None) -> CRS:
     """Choose the one projected CRS every layer is brought into.
 
     The caller's ``crs`` if given (it must be projected, so distances are in metres),
     else the UTM zone estimated from the villages. The choice is logged.
     """
+    if villages.crs is not None:
+        _check_degrees(villages)
     if crs is not None:
         out = require_crs(crs, what="The requested working crs")
         if not out.is_projected:
@@ -138,8 +155,14 @@ def working_crs(villages: Any, crs: Any = None) -> CRS:
             )
         log.info("Working CRS: %s (given by the caller)", out.to_string())
         return out
-    require_crs(villages.crs, what="villages")
-    out = villages.estimate_utm_crs()
+    _check_degrees(villages)
+    try:
+        out = villages.estimate_utm_crs()
+    except RuntimeError as exc:
+        raise CRSError(
+            f"Cannot estimate a UTM zone for the villages ({exc}). Pass the projected working "
+            "CRS yourself, e.g. crs='EPSG:32748' (CLI: --crs EPSG:32748)."
+        ) from exc
     log.info("Working CRS: %s (UTM zone estimated from the villages)", out.to_string())
     return out
 

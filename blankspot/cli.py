@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import textwrap
+import threading
 import time
 import tomllib
 import warnings
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from blankspot._errors import BlankspotError, InputError, InputFileError
+from blankspot._errors import BlankspotError, BlankspotWarning, InputError, InputFileError
 
 __all__ = ["main"]
 
@@ -27,6 +29,9 @@ log = logging.getLogger("blankspot")
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+#: 128 + the signal number, as shells report a process ended by SIGINT / SIGTERM
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 #: sites chosen when neither --k nor --budget-idr is given
 DEFAULT_K = 20
 
@@ -171,6 +176,7 @@ def run_pipeline(
         written = export(
             plan, out_dir, formats=tuple(opts.formats), lang=opts.lang, overwrite=opts.overwrite
         )
+        _WRITTEN.extend(written.values())
     if opts.maps:
         from blankspot.maps import explore_plan, plot_plan
 
@@ -178,7 +184,9 @@ def run_pipeline(
             png = out_dir / "map.png"
             html = out_dir / "map.html"
             plot_plan(plan, path=png, lang=opts.lang, title=opts.map_title)
+            _WRITTEN.append(png)
             explore_plan(plan, path=html, lang=opts.lang)
+            _WRITTEN.append(html)
             written = {**written, "map_png": png, "map_html": html}
     return {"assessment": result, "scores": scores, "plan": plan, "written": written}
 
@@ -229,14 +237,51 @@ def _precheck(opts: PlanOptions) -> None:
         problems.append(f"--lang must be en or id, got {opts.lang!r}")
     if problems:
         raise InputError("; ".join(problems) + ". See blankspot plan --help.")
-    if opts.sites and not Path(opts.sites).exists():
-        raise InputFileError(f"The sites file {opts.sites} does not exist (--sites).")
+    from blankspot._validate import tower_reach_m
+    from blankspot.export import check_writable
+
+    tower_reach_m(opts.radius_m, "--radius-m")  # a log line when it looks like kilometres
     out = Path(opts.out or "blankspot-out")
     existing = [str(out / n) for n in OUTPUT_NAMES if (out / n).exists()]
     if existing and not opts.overwrite:
         raise InputFileError(
             f"{', '.join(existing)} already exist(s); blankspot never overwrites outputs "
             "silently. Pass --overwrite or choose another --out folder."
+        )
+    if out.exists() and not out.is_dir():
+        raise InputFileError(
+            f"--out {out} is a file, not a folder. Give a folder for the outputs (it is "
+            "created if missing)."
+        )
+    check_writable(out, [out / n for n in OUTPUT_NAMES if n != "shp"] + [out / "shp" / "x"])
+    _check_input_paths(opts)
+
+
+def _check_input_paths(opts: PlanOptions) -> None:
+    """Every input path exists (a glob matches) and is a file, before anything is read."""
+    from glob import glob
+
+    problems = []
+    villages = [opts.villages] if isinstance(opts.villages, str) else list(opts.villages or [])
+    named = [("--villages", v) for v in villages]
+    named += [("--businesses", opts.businesses)] if opts.businesses else []
+    named += [("--coverage", c) for c in opts.coverage]
+    named += [("--sites", opts.sites)] if opts.sites else []
+    for flag, text in named:
+        if text.startswith("/vsi"):
+            continue
+        path = Path(text)
+        if not path.exists() and any(ch in text for ch in "*?["):
+            if not glob(text):
+                problems.append(f"{flag} {text} matches no file")
+        elif not path.exists():
+            problems.append(f"{flag} {text} does not exist")
+        elif path.is_dir() and flag != "--villages":  # OGR reads a folder of shapefiles
+            problems.append(f"{flag} {text} is a folder, not a file")
+    if problems:
+        raise InputFileError(
+            "; ".join(problems) + f" (relative paths are looked up in {Path.cwd()}). Check the "
+            "paths; nothing was read or written."
         )
 
 
@@ -353,7 +398,70 @@ def _load_config(path: str) -> dict[str, Any]:
         )
     if isinstance(data.get("coverage"), str):
         data["coverage"] = [data["coverage"]]
+    wrong = [
+        f"{key} = {value!r} should be {_CONFIG_TYPES[key][1]}"
+        for key, value in data.items()
+        if not _CONFIG_TYPES[key][0](value)
+    ]
+    if wrong:
+        raise InputError(f"Config file {p}: " + "; ".join(wrong) + ".")
     return data
+
+
+def _is_text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_texts(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+#: what each TOML key must hold: (test, description for the message)
+_CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "villages": (lambda v: _is_text(v) or _is_texts(v), 'a path or a list of paths ("desa.gpkg")'),
+    "coverage": (_is_texts, 'a path or a list of paths ("rsrp.tif")'),
+    "covered_values": (
+        lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
+        "a list of numbers ([1, 2])",
+    ),
+    "formats": (_is_texts, 'a list of formats (["gpkg", "csv"])'),
+    "k": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number (20)"),
+    "overwrite": (lambda v: isinstance(v, bool), "true or false"),
+    "maps": (lambda v: isinstance(v, bool), "true or false"),
+    **dict.fromkeys(
+        (
+            "threshold_dbm",
+            "radius_m",
+            "budget_idr",
+            "spacing_m",
+            "time_limit_s",
+            "default_cost_idr",
+        ),
+        (_is_number, "a number"),
+    ),
+    **dict.fromkeys(
+        (
+            "businesses",
+            "out",
+            "sites",
+            "method",
+            "crs",
+            "lon_col",
+            "lat_col",
+            "weight_col",
+            "id_col",
+            "lang",
+            "bound",
+            "sites_id_col",
+            "map_title",
+        ),
+        (_is_text, 'text in quotes ("...")'),
+    ),
+}
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -534,6 +642,8 @@ def _cli_logging(args: argparse.Namespace) -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show
+            # the command's warnings are always log lines, whatever filters the caller set
+            warnings.simplefilter("always", BlankspotWarning)
             yield
     finally:
         log.removeHandler(handler)
@@ -551,8 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.k = args.k if args.k is not None else DEFAULT_K
         args.lang = args.lang or "en"
     handler: Callable[[argparse.Namespace], int] = args.func
+    _WRITTEN.clear()
     try:
-        with _cli_logging(args):
+        with _cli_logging(args), _sigterm_as_exception():
             return handler(args)
     except BlankspotError as exc:
         if args.debug:
@@ -560,6 +671,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = textwrap.fill(str(exc), width=100)
         sys.stderr.write(f"blankspot {args.command}: error: {msg}\n")
         return EXIT_BAD_INPUT
+    except (KeyboardInterrupt, _Terminated) as exc:
+        # every write is atomic and undone when interrupted, so this is the whole story
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+        done = (
+            f"only these complete files were written: {', '.join(map(str, _WRITTEN))}"
+            if _WRITTEN
+            else "nothing was written"
+        )
+        sys.stderr.write(f"blankspot {args.command}: {what}; {done}\n")
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_TERMINATED
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so every ``finally`` and undo runs."""
+
+
+#: files a run has completely written (shown when it is interrupted afterwards)
+_WRITTEN: list[Path] = []
+
+
+@contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`_Terminated` instead of killing at once.
+
+    So the export's staging folder and the maps' temporary files are removed and a half-moved
+    set is undone, as on Ctrl-C. The previous handler is restored afterwards (``main`` may be
+    called in-process); outside the main thread signals cannot be caught and nothing changes.
+    """
+
+    def raise_terminated(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import re
+import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from glob import glob
@@ -151,7 +152,15 @@ def _require_column(columns: pd.Index, name: str, *, option: str, origin: str) -
 
 def _resolve_paths(source: Any, *, what: str) -> list[Path]:
     """Expand a path, a glob pattern or a list of either into existing files, sorted per item."""
-    items = [source] if isinstance(source, str | os.PathLike) else list(source)
+    if isinstance(source, str | os.PathLike):
+        items = [source]
+    elif isinstance(source, list | tuple):
+        items = list(source)
+    else:
+        raise InputError(
+            f"{what} source should be a path, a glob pattern or a list of paths, got "
+            f"{type(source).__name__} {source!r}."
+        )
     if not items:
         raise EmptyInputError(f"No {what} file given: the list of paths is empty.")
     out: list[Path] = []
@@ -941,6 +950,11 @@ def _load_business_source(  # noqa: PLR0911 - one return per format
     path = Path(source)
     if not path.exists():
         raise InputFileError(f"businesses file '{path}' does not exist. Check the path.")
+    if path.is_dir():
+        raise InputFileError(
+            f"businesses '{path}' is a folder, not a file. Give the CSV, Excel, Parquet or "
+            "vector file of business locations inside it."
+        )
     origin = f"'{path}'"
     suffix = file_suffix(path)
     if suffix in (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz"):
@@ -957,9 +971,11 @@ def _load_business_source(  # noqa: PLR0911 - one return per format
                 f"Reading {origin} needs an Excel engine that is not installed ({exc}). "
                 "Save the sheet as .xlsx or .csv, or install xlrd for .xls."
             ) from exc
-        except (ValueError, OSError, KeyError) as exc:
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             raise InputFileError(
-                f"Cannot read businesses file {origin} as Excel: {exc}. Supported formats: "
+                f"Cannot read businesses file {origin} as Excel (truncated, damaged or not a "
+                f"workbook: {type(exc).__name__}: {exc}). Save or download it again, or export "
+                "the sheet as CSV. Supported formats: "
                 f"{SUPPORTED_TABLE_FORMATS}."
             ) from exc
     if suffix in (".parquet", ".geoparquet"):

@@ -404,3 +404,10 @@ def test_counts_spread_over_two_blank_spot_pieces_by_area(villages):
     assert result.blank_spots["n_businesses"].sum() == pytest.approx(
         result.villages["n_uncovered"].sum()
     )
+
+
+@pytest.mark.parametrize("crs", [None, CRS_UTM])
+def test_projected_coordinates_labelled_degrees_are_a_crs_error(villages, shops, signal_tif, crs):
+    mislabelled = villages.set_crs("EPSG:4326", allow_override=True)  # metres called degrees
+    with pytest.raises(blankspot.CRSError, match=r"labelled EPSG:4326 \(degrees\).*set_crs"):
+        assess(mislabelled, shops, signal_tif, crs=crs)

@@ -236,3 +236,143 @@ def test_existing_outputs_are_refused_before_any_work(tiny_files, capsys):
     # the refusal comes first: the missing input files were never opened
     assert "map.png already exist" in err and "does-not-exist" not in err
     assert (out / "map.png").read_bytes() == b"not ours"
+
+
+# --- checks before any work, config types, interrupts (issue 7) ---------------------------------
+
+
+def _plan_argv(tiny_files, out, **over) -> list[str]:
+    args = {
+        "--villages": str(tiny_files["villages"]),
+        "--businesses": str(tiny_files["businesses"]),
+        "--coverage": str(tiny_files["coverage"]),
+        "--out": str(out),
+        "--crs": CRS_UTM,
+        "--radius-m": "300",
+        "--spacing-m": "1",
+        "--k": "1",
+    }
+    args.update({f"--{k.replace('_', '-')}": v for k, v in over.items()})
+    return ["plan", "--no-maps"] + [a for kv in args.items() for a in kv]
+
+
+def _fails_fast(argv, capsys, match, monkeypatch) -> str:
+    # reading any input would be "work": make it impossible, so only the checks run
+    import blankspot.io
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an input was read before the checks")
+
+    monkeypatch.setattr(blankspot.io, "read_villages", no_reading)
+    monkeypatch.setattr(blankspot.io, "read_businesses", no_reading)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("blankspot plan: error:") and "Traceback" not in err
+    assert match in err.replace("\n", " "), err
+    return err
+
+
+def test_out_naming_an_existing_file_fails_before_work(tiny_files, capsys, monkeypatch):
+    taken = tiny_files["dir"] / "hasil.txt"
+    taken.write_text("a file")
+    _fails_fast(_plan_argv(tiny_files, taken), capsys, "is a file, not a folder", monkeypatch)
+
+
+def test_out_that_cannot_be_created_fails_before_work(tiny_files, capsys, monkeypatch):
+    blocker = tiny_files["dir"] / "blocker"
+    blocker.write_text("a file where a folder should be")
+    out = blocker / "hasil"
+    _fails_fast(_plan_argv(tiny_files, out), capsys, "blocker is a file", monkeypatch)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_out_in_a_read_only_folder_fails_before_work(tiny_files, capsys, monkeypatch):
+    ro = tiny_files["dir"] / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    _fails_fast(_plan_argv(tiny_files, ro / "hasil"), capsys, "is not writable", monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "match"),
+    [
+        ("businesses", "DIR", "--businesses {} is a folder"),
+        ("coverage", "missing.tif", "--coverage missing.tif does not exist"),
+        ("villages", "kel_*.geojson", "--villages kel_*.geojson matches no file"),
+        ("sites", "sites.csv", "--sites sites.csv does not exist"),
+    ],
+)
+def test_input_paths_are_checked_before_work(tiny_files, capsys, monkeypatch, flag, value, match):
+    value = str(tiny_files["dir"]) if value == "DIR" else value
+    argv = _plan_argv(tiny_files, tiny_files["dir"] / "o", **{flag: value})
+    _fails_fast(argv, capsys, match.format(value), monkeypatch)
+    assert not (tiny_files["dir"] / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("villages = 5", "villages = 5 should be a path or a list of paths"),
+        ("coverage = 7", "coverage = 7 should be a path or a list of paths"),
+        ('radius_m = "5 km"', "radius_m = '5 km' should be a number"),
+        ("maps = 1", "maps = 1 should be true or false"),
+    ],
+)
+def test_config_values_of_the_wrong_type(tmp_path, capsys, line, match):
+    cfg = tmp_path / "plan.toml"
+    cfg.write_text(line + "\n")
+    assert main(["plan", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert match in err.replace("\n", " ") and "Traceback" not in err
+
+
+def test_radius_that_looks_like_kilometres_is_a_log_line(tiny_files, capsys):
+    code = main(_plan_argv(tiny_files, tiny_files["dir"] / "o", radius_m="5"))
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "WARNING: --radius-m=5 m is less than 100 m" in err and "Traceback" not in err
+
+
+_SLOW_EXCEL = """
+import importlib, sys, time
+from pathlib import Path
+ex = importlib.import_module("blankspot.export")
+marker = Path(sys.argv[1])
+real = ex._write_xlsx
+def slow(*args, **kwargs):
+    marker.touch()  # the GeoPackage, shapefiles and CSV are staged by now
+    time.sleep(120)
+    return real(*args, **kwargs)
+ex._write_xlsx = slow
+from blankspot.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code", "word"), [("SIGINT", 130, "interrupted"),
+                                                    ("SIGTERM", 143, "terminated")])  # fmt: skip
+def test_signal_during_export_leaves_nothing_behind(tiny_files, sig, code, word):
+    import signal
+
+    out, marker = tiny_files["dir"] / "hasil", tiny_files["dir"] / "staged"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_EXCEL, str(marker), *_plan_argv(tiny_files, out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert list(out.glob(".blankspot-export-*"))  # caught in the middle of the export
+    proc.send_signal(getattr(signal, sig))
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert stderr.strip().splitlines() == [f"blankspot plan: {word}; nothing was written"]
+    leftovers = [p.name for p in out.rglob("*")]
+    assert leftovers == [], leftovers

@@ -1060,3 +1060,13 @@ def test_towers_range_beyond_any_cell_uses_the_default_radius():
     with pytest.warns(BlankspotWarning, match=r"1 tower\(s\) have a range_m beyond 35000 m"):
         src = from_towers(towers)
     assert src.radius_m.tolist() == [DEFAULT_RADIUS_M["LTE"], 3000.0]
+
+
+def test_truncated_geotiff_names_the_file(tmp_path, villages):
+    rng = np.random.default_rng(0)
+    arr = rng.normal(-100, 5, (400, 400)).astype("float32")
+    path = write_tif(tmp_path / "cut.tif", arr, Affine(0.025, 0, X0, 0, -0.025, Y0 + 10))
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputFileError, match=r"cut\.tif' could not be read.*truncated or damaged"):
+        from_raster(path).village_cover(villages.geometry, UTM)

@@ -961,3 +961,32 @@ def test_businesses_coordinates_on_the_range_limit_are_kept(lon, lat) -> None:
     b = read_businesses(pd.DataFrame({"lon": [lon], "lat": [lat]}))
     assert b["rejected_reason"].tolist() == [None]
     assert (b["lon"].iloc[0], b["lat"].iloc[0]) == (float(lon), float(lat))
+
+
+def test_truncated_gzip_csv_is_an_input_file_error(tmp_path: Path) -> None:
+    rows = "".join(f"Toko {i},-5.{i:04d},105.{i:04d}\n" for i in range(5000))
+    whole = gzip.compress(("nama,lat,lon\n" + rows).encode())
+    path = tmp_path / "umkm.csv.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputFileError, match=r"umkm\.csv\.gz' is truncated or damaged.*gzip -t"):
+        read_businesses(path)
+
+
+def test_truncated_excel_is_an_input_file_error(tmp_path: Path) -> None:
+    good = tmp_path / "good.xlsx"
+    pd.DataFrame({"lat": [-5.4] * 50, "lon": [105.2] * 50}).to_excel(good, index=False)
+    path = tmp_path / "umkm.xlsx"
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(InputFileError, match=r"umkm\.xlsx' as Excel \(truncated, damaged"):
+        read_businesses(path)
+
+
+def test_a_folder_as_businesses_is_an_input_file_error(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match=r"is a folder, not a file"):
+        read_businesses(tmp_path)
+
+
+@pytest.mark.parametrize("source", [5, 5.0, None, {"a": 1}])
+def test_read_villages_of_a_non_path_is_an_input_error(source) -> None:
+    with pytest.raises(InputError, match=r"villages source should be a path, a glob pattern"):
+        read_villages(source)
