@@ -13,6 +13,8 @@ Sources:
 * :func:`from_polygons`: polygons of covered area (operator coverage maps).
 * :func:`from_towers`: discs around cell towers (OpenCelliD via :func:`blankspot.io.read_towers`).
 * :func:`from_speed_tiles`: Ookla open-data speed-test tiles above a speed and test count.
+* :func:`from_village_status`: coverage known per village (BPS Podes signal strength, a
+  BAKTI blank-spot list): each village covered or not as a whole.
 * :func:`union`: covered where any source covers (on the finest raster's grid when a raster
   takes part; see its Notes).
 """
@@ -60,11 +62,13 @@ __all__ = [
     "TowerCoverage",
     "UnionCoverage",
     "VillageCover",
+    "VillageStatusCoverage",
     "check_overlap",
     "from_polygons",
     "from_raster",
     "from_speed_tiles",
     "from_towers",
+    "from_village_status",
     "union",
 ]
 
@@ -1485,12 +1489,14 @@ def union(*sources: Any) -> UnionCoverage:
     for src in sources:  # flatten nested unions (a handful of sources)
         if isinstance(src, UnionCoverage):
             flat.extend(src.sources)
-        elif isinstance(src, (RasterCoverage, PolygonCoverage, TowerCoverage)):
+        elif isinstance(
+            src, (RasterCoverage, PolygonCoverage, TowerCoverage, VillageStatusCoverage)
+        ):
             flat.append(src)
         else:
             raise InputError(
                 f"union() takes coverage sources (from_raster, from_polygons, from_towers, "
-                f"from_speed_tiles), got {type(src).__name__}."
+                f"from_speed_tiles, from_village_status), got {type(src).__name__}."
             )
     return UnionCoverage(
         sources=tuple(flat),
@@ -1540,3 +1546,10 @@ def check_overlap(
         "(a file written with the wrong CRS, or longitude and latitude swapped) and that the "
         "coverage is for the same area as the villages."
     )
+
+
+# the per-village source uses the helpers above; it lives in its own module for size
+from blankspot._village_status import (  # noqa: E402
+    VillageStatusCoverage,
+    from_village_status,
+)
