@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,10 @@ from blankspot._errors import EmptyInputError, InputError
 from blankspot._util import file_suffix, some
 from blankspot._validate import check_options, require_crs, warn_user
 from blankspot.coverage import (
+    PolygonCoverage,
     _cover_from_union,
-    _crs_key,
-    _transform_bounds,
     _vector_pieces,
-    _vector_points,
     _villages_in,
-    _xy,
 )
 from blankspot.io import _read_csv, _require_column
 
@@ -46,38 +43,27 @@ class VillageStatusCoverage:
     """Coverage known per village, all or nothing; see :func:`from_village_status`.
 
     ``covered`` is a boolean Series indexed by village id (every village of ``villages``);
-    ``villages`` the village polygons (their own CRS), used to place points.
+    ``polygons`` the covered villages' polygons as a :class:`PolygonCoverage` whose extent
+    is that of all the villages: it places points and is what a union burns or clips.
     """
 
     covered: pd.Series
-    villages: gpd.GeoSeries
+    polygons: PolygonCoverage
     description: str
     has_signal: bool = False
-    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def _parts(self, crs: CRS) -> np.ndarray:
-        """Polygons of the covered villages in ``crs`` (what a union burns or clips)."""
-        key = _crs_key(crs)
-        if key not in self._cache:
-            geom = self.villages[self.covered.to_numpy()]
-            if CRS.from_user_input(geom.crs) != crs:
-                geom = geom.to_crs(crs)
-            self._cache[key] = np.asarray(geom.values, dtype=object)
-        return self._cache[key]
+        return self.polygons._parts(crs)
 
     def bounds_in(self, crs: Any) -> tuple[float, float, float, float]:
         """Extent of the villages the table speaks about, in ``crs``."""
-        crs = require_crs(crs, what="bounds_in(crs)")
-        bounds = tuple(float(b) for b in self.villages.total_bounds)
-        return _transform_bounds(bounds, CRS.from_user_input(self.villages.crs), crs)  # type: ignore[arg-type]
+        return self.polygons.bounds_in(crs)
 
     def points(
         self, x: np.ndarray, y: np.ndarray, crs: Any
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Covered where a point lies in (or on the edge of) a covered village; no signal."""
-        crs = require_crs(crs, what="points(crs)")
-        x, y = _xy(x, y)
-        return _vector_points(self._parts(crs), x, y), None
+        return self.polygons.points(x, y, crs)
 
     def _covered_pieces(self, villages: Any, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
         """Covered polygons per village: a known village whole or not at all.
@@ -307,6 +293,10 @@ def from_village_status(
     log.info("Coverage source: %s", desc)
     return VillageStatusCoverage(
         covered=pd.Series(covered, index=vids),
-        villages=geoms,
+        polygons=PolygonCoverage(
+            geometry=geoms[covered],
+            description=desc,
+            extent=tuple(float(b) for b in geoms.total_bounds),  # type: ignore[arg-type]
+        ),
         description=desc,
     )
