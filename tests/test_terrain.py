@@ -394,3 +394,135 @@ def test_line_of_sight_symmetric_and_monotone_in_height(rough, p, ha, hb, extra)
     assert higher["clearance_m"].iloc[0] >= c_ab - 1e-9
     if ab["clear"].iloc[0]:
         assert bool(higher["clear"].iloc[0])
+
+
+# ------------------------------------------------------------------------------ viewshed
+
+
+def cell_centres(vs):
+    h, w = vs.visible.shape
+    cols, rows = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    t = vs.transform
+    return t.c + t.a * cols, t.f + t.e * rows
+
+
+@pytest.mark.parametrize(("h1", "h2"), [(30.0, 1.5), (50.0, 10.0)])
+def test_viewshed_flat_earth_horizon_within_one_percent(tmp_path, h1, h2):
+    d_h = horizon_m(h1, h2)  # 27.6 km and 42.2 km
+    cells = int(2 * 1.15 * d_h / 100) + 1
+    path = write_tif(
+        tmp_path / "flat.tif", np.zeros((cells, cells), "int16"), Affine(100, 0, X0, 0, -100, Y0)
+    )
+    dem = read_dem(path)
+    ox, oy = X0 + (cells // 2 + 0.5) * 100, Y0 - (cells // 2 + 0.5) * 100
+    vs = terrain.viewshed(dem, ox, oy, height_m=h1, target_height_m=h2, radius_m=1.1 * d_h)
+    x, y = cell_centres(vs)
+    d = np.hypot(x - ox, y - oy) / 0.9996  # UTM grid metres to ground metres near the meridian
+    assert d[vs.visible].max() == pytest.approx(d_h, rel=0.01)
+    # every cell well inside the horizon is seen, none well beyond it
+    assert vs.visible[d < 0.99 * d_h].all()
+    assert not vs.visible[d > 1.01 * d_h].any()
+
+
+def test_viewshed_ridge_shadow_by_hand(tmp_path):
+    # the ridge of ridge_dem (50 m, columns 100-101), 300 x 10 cells; put the mast at column 0.
+    arr = np.zeros((201, 300), dtype="int16")
+    arr[:, 100:102] = 50
+    path = write_tif(tmp_path / "ridge.tif", arr, Affine(100, 0, X0, 0, -100, Y0))
+    dem = read_dem(path)
+    ox, oy = X0 + 50, Y0 - 100.5 * 100  # centre of column 0, row 100
+    vs = terrain.viewshed(
+        dem, ox, oy, height_m=100, target_height_m=1.5, radius_m=25_000, k_factor=1e9
+    )
+    # Similar triangles: the slope over the far edge of the bilinear plateau (x = 10,100 m
+    # from the mast) is -50 / 10,100; a receiver at 1.5 m sees the mast again where
+    # (1.5 - 100) / d = -50 / 10,100, d = 19,897 m: from column 199 (centre 19,900 m) on,
+    # on every row (the shadow's edge is the line x = 19,897 m parallel to the ridge).
+    x, y = cell_centres(vs)
+    dx = x - ox
+    d = np.hypot(dx, y - oy)
+    rows = np.abs(y - oy) <= 8_000  # rays that cross the ridge well inside the radius
+    behind = rows & (dx > 10_300) & (d < 24_000)
+    first_seen = np.where(vs.visible & behind, dx, np.inf).min(axis=1)
+    last_hidden = np.where(~vs.visible & behind, dx, -np.inf).max(axis=1)
+    sel = rows.any(axis=1)
+    np.testing.assert_allclose(first_seen[sel], 19_897, atol=100)  # within a cell
+    np.testing.assert_allclose(last_hidden[sel], 19_897, atol=100)
+    assert vs.visible[rows & (dx < 9_850)].all()  # in front of the ramp up the ridge: everything
+
+
+def test_viewshed_agrees_with_brute_force_and_line_of_sight(rough):
+    dem, arr = rough
+    ox, oy = X0 + 80.3 * 30, Y0 - 79.6 * 30
+    vs = terrain.viewshed(dem, ox, oy, height_m=25, target_height_m=1.5, radius_m=2_000)
+    x, y = cell_centres(vs)
+    inside = np.hypot(x - ox, y - oy) <= 2_000
+    inside &= np.hypot(x - ox, y - oy) > 45  # the mast's own and neighbouring cells
+    tx, ty = x[inside], y[inside]
+    ca, ra = (ox - X0) / 30, (Y0 - oy) / 30
+    cb, rb = (tx - X0) / 30, (Y0 - ty) / 30
+    truth = brute_force_clear(
+        arr, 30.0, np.full(cb.size, ca), np.full(cb.size, ra), cb, rb, 25.0, 1.5
+    )
+    got = vs.visible[inside]
+    assert 0.2 < truth.mean() < 0.8
+    assert (got == truth).mean() >= 0.98, (got == truth).mean()
+    los = line_of_sight(
+        dem, np.full(tx.size, ox), np.full(tx.size, oy), tx, ty, height_a_m=25, height_b_m=1.5
+    )
+    assert (got == los["clear"].to_numpy()).mean() >= 0.98
+
+
+def test_viewshed_polygons_voids_and_window(tmp_path):
+    arr = np.zeros((50, 50), dtype="float32")
+    arr[:, 30:] = 200.0  # a cliff: everything east of x = 3 km is above the mast's view
+    arr[10, 10] = np.nan  # a void cell
+    path = write_tif(tmp_path / "v.tif", arr, Affine(100, 0, X0, 0, -100, Y0), nodata=np.nan)
+    dem = read_dem(path)
+    vs = terrain.viewshed(dem, X0 + 1050, Y0 - 2550, height_m=10, radius_m=10_000)
+    assert vs.visible.shape == (50, 50)  # the window is clipped to the DEM
+    assert not vs.visible[10, 10]  # voids are never visible
+    assert vs.visible[:, 30].all()  # the cliff face is seen
+    assert not vs.visible[:, 32:].any()  # the plateau top beyond its edge is not
+    polys = vs.to_polygons()
+    assert polys.crs == dem.crs
+    cells = polys.area.sum() / 100 / 100
+    assert cells == pytest.approx(vs.visible.sum())
+
+
+def test_viewshed_geographic_dem(tmp_path):
+    res = 3 / 3600
+    path = write_tif(
+        tmp_path / "g.tif",
+        np.zeros((200, 200), "int16"),
+        Affine(res, 0, 105, 0, -res, -5),
+        crs="EPSG:4326",
+    )
+    dem = read_dem(path)
+    vs = terrain.viewshed(dem, 105 + 100.5 * res, -5 - 100.5 * res, height_m=30, radius_m=5_000)
+    # 92.2 x 92.2 m cells at 5 S: the 5 km disc holds pi * 5000^2 / 92.2^2 = 9,240 cells
+    cell_x = 6_378_137 * math.radians(res) * math.cos(math.radians(5.08))
+    cell_y = (
+        6_378_137
+        * math.radians(res)
+        * (1 - 0.00669)
+        / (1 - 0.00669 * math.sin(math.radians(5.08)) ** 2) ** 1.5
+    )
+    expected = math.pi * 5000**2 / (cell_x * cell_y)
+    assert vs.visible.sum() == pytest.approx(expected, rel=0.01)
+
+
+def test_viewshed_errors(tmp_path):
+    arr = np.zeros((20, 20), dtype="float32")
+    arr[5, 5] = np.nan
+    dem = read_dem(
+        write_tif(tmp_path / "e.tif", arr, Affine(100, 0, X0, 0, -100, Y0), nodata=np.nan)
+    )
+    with pytest.raises(InputError, match="outside the DEM"):
+        terrain.viewshed(dem, X0 - 500, Y0 - 500, height_m=10, radius_m=1000)
+    with pytest.raises(InputError, match="void"):
+        terrain.viewshed(dem, X0 + 550, Y0 - 550, height_m=10, radius_m=1000)
+    with pytest.raises(InputError, match="radius_m"):
+        terrain.viewshed(dem, X0 + 1050, Y0 - 1050, height_m=10, radius_m=0)
+    with pytest.raises(UnknownOptionError, match="radius_m"):
+        terrain.viewshed(dem, X0 + 1050, Y0 - 1050, height_m=10, radius=1000)
