@@ -44,19 +44,26 @@ from rasterio.errors import RasterioIOError
 from rasterio.features import shapes
 from rasterio.windows import Window
 
+from blankspot import _propagation as _prop
 from blankspot._errors import InputError, InputFileError
 from blankspot._validate import check_options, require_crs
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "RADIOS",
     "Dem",
+    "Radio",
     "Viewshed",
     "line_of_sight",
+    "path_loss",
     "read_dem",
     "viewshed",
 ]
 
 log = logging.getLogger("blankspot")
+
+Radio = _prop.Radio
+RADIOS = _prop.RADIOS
 
 #: Mean earth radius (metres) used with ``k_factor`` for the effective earth.
 EARTH_RADIUS_M = 6_371_000.0
@@ -1004,4 +1011,174 @@ def viewshed(
         height_m=h,
         target_height_m=ht,
         radius_m=radius,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# path loss over terrain
+
+
+def _bullington_v(
+    prof: _Profiles,
+    *,
+    dist: np.ndarray,
+    top_a: np.ndarray,
+    top_b: np.ndarray,
+    two_kr: float,
+    lam: float,
+) -> np.ndarray:
+    """Bullington's equivalent knife edge ``v`` for each pair of a profile batch.
+
+    ITU-R P.526 section 4.5: with earth-bulge-corrected heights ``h_i`` at distances ``d_i``,
+    ``S_tim = max (h_i - top_a) / d_i`` and ``S_tr = (top_b - top_a) / d``. A line-of-sight
+    path (``S_tim < S_tr``) takes the largest ``v`` of any point (Fresnel-zone obstruction);
+    otherwise the edge is where the steepest rays from both ends meet,
+    ``d_b = (top_b - top_a + S_rim d) / (S_tim + S_rim)`` with
+    ``S_rim = max (h_i - top_b) / (d - d_i)``.
+    """
+    p, po, st = prof.pairs, prof.pair_of, prof.starts
+    d = dist[p][po]
+    s = prof.t * d
+    h = prof.z + s * (d - s) / two_kr
+    ta, tb = top_a[p], top_b[p]
+    interior = np.ones(s.size, dtype=bool)
+    interior[st] = False
+    interior[st + prof.n] = False
+    interior &= ~np.isnan(h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_im = np.where(interior, (h - ta[po]) / s, -np.inf)
+        s_rm = np.where(interior, (h - tb[po]) / (d - s), -np.inf)
+        line = (ta[po] * (d - s) + tb[po] * s) / d
+        v_i = np.where(interior, _prop.fresnel_v(h - line, s, d - s, lam), -np.inf)
+    dd = dist[p]
+    s_tim = np.maximum.reduceat(s_im, st)
+    s_rim = np.maximum.reduceat(s_rm, st)
+    v_max = np.maximum.reduceat(v_i, st)
+    s_tr = (tb - ta) / np.where(dd > 0, dd, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_b = (tb - ta + s_rim * dd) / (s_tim + s_rim)
+        h_b = ta + s_tim * d_b - (ta * (dd - d_b) + tb * d_b) / dd
+        v_b = _prop.fresnel_v(h_b, d_b, dd - d_b, lam)
+    return np.where(s_tim < s_tr, v_max, v_b)
+
+
+@check_options
+def path_loss(
+    dem: Dem,
+    ax: Any,
+    ay: Any,
+    bx: Any,
+    by: Any,
+    *,
+    height_a_m: Any,
+    height_b_m: Any = 1.5,
+    radio: str | _prop.Radio = "LTE1800",
+    environment: str = "suburban",
+    crs: Any = None,
+    k_factor: float = 4 / 3,
+) -> pd.DataFrame:
+    """Predicted path loss and RSRP from base stations at A to receivers at B, over terrain.
+
+    Parameters
+    ----------
+    dem
+        The terrain (:func:`read_dem`).
+    ax, ay, bx, by
+        Base stations A and receivers B (arrays of one length, or scalars), in ``crs``.
+    height_a_m
+        Base-station antenna height above the ground, metres.
+    height_b_m
+        Receiver height above the ground, metres (1.5 m: a phone in a hand).
+    radio
+        ``"LTE900"`` or ``"LTE1800"`` (see :data:`RADIOS` for the documented power
+        budgets) or a :class:`Radio`.
+    environment
+        Hata's clutter class: ``"urban"``, ``"suburban"`` (default: villages among
+        plantations and trees) or ``"rural"`` (Hata's open area: fields, water).
+    crs
+        CRS of the coordinates (``None``: the DEM's).
+    k_factor
+        Effective earth-radius factor.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair (``RangeIndex``): ``distance_m`` (geodesic), ``hata_db`` (median
+        loss: Okumura-Hata, COST-231 above 1500 MHz), ``v`` (Bullington's diffraction
+        parameter), ``diffraction_db`` (ITU-R P.526 J(v)), ``loss_db`` (their sum) and
+        ``rsrp_dbm``. NaN where an end lies on a void.
+
+    Raises
+    ------
+    InputError
+        As :func:`line_of_sight`; an unknown ``radio`` or ``environment``.
+
+    Notes
+    -----
+    Loss = Hata median (a smooth-earth statistical fit) + the diffraction loss of one
+    equivalent knife edge found by Bullington's construction (ITU-R P.526 section 4.5) over
+    the bilinear terrain profile with the ``k_factor`` earth bulge. This is Bullington's
+    edge without P.526-15's empirical multi-edge correction and without the delta-Bullington
+    smooth-earth term (Hata's median already carries the average loss over open ground).
+    Bullington was chosen over Deygout because it is one pass of maxima per profile
+    (vectorised with ``numpy.maximum.reduceat``) and it never double counts edges; it tends to
+    under-estimate the loss of several separate ridges. Hata's base height is the antenna
+    height above the ground at A (not above the average terrain): the terrain itself enters
+    through the diffraction term.
+
+    Examples
+    --------
+    A single 100 m knife edge half-way along a 10 km sea-level path, 30 m mast:
+
+    >>> import numpy as np, rasterio, tempfile, pathlib
+    >>> from affine import Affine
+    >>> arr = np.zeros((5, 101), "int16"); arr[:, 50] = 100
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "edge.tif"
+    >>> with rasterio.open(path, "w", driver="GTiff", width=101, height=5, count=1,
+    ...     dtype="int16", crs="EPSG:32748", transform=Affine(100, 0, 500000, 0, -100, 9400000)
+    ... ) as dst:
+    ...     dst.write(arr, 1)
+    >>> pl = path_loss(read_dem(path), 500050, 9399750, 510050, 9399750, height_a_m=30)
+    >>> bool(pl["diffraction_db"].iloc[0] > 20), round(float(pl["distance_m"].iloc[0]), -1)
+    (True, 10000.0)
+    """
+    if not isinstance(dem, Dem):
+        raise InputError(f"dem must be a Dem from read_dem(), got {type(dem).__name__}.")
+    r = _prop.radio_profile(radio)
+    k = _positive(k_factor, "k_factor")
+    ca, ra, cb, rb, dist = _pair_inputs(dem, ax, ay, bx, by, crs=crs)
+    n_pairs = len(ca)
+    ha = _heights(height_a_m, "height_a_m", n_pairs)
+    hb = _heights(height_b_m, "height_b_m", n_pairs)
+    hata = _prop.hata_loss_db(
+        dist,
+        frequency_mhz=r.frequency_mhz,
+        height_base_m=ha,
+        height_mobile_m=hb,
+        environment=environment,
+    )
+    lam = SPEED_OF_LIGHT_M_S / (r.frequency_mhz * 1e6)
+    v = np.full(n_pairs, np.nan)
+    two_kr = 2 * k * EARTH_RADIUS_M
+    for prof in _iter_profiles(dem, ca, ra, cb, rb):
+        za = prof.z[prof.starts]
+        zb = prof.z[prof.starts + prof.n]
+        top_a = np.full(n_pairs, np.nan)
+        top_b = np.full(n_pairs, np.nan)
+        top_a[prof.pairs] = za + ha[prof.pairs]
+        top_b[prof.pairs] = zb + hb[prof.pairs]
+        v[prof.pairs] = _bullington_v(
+            prof, dist=dist, top_a=top_a, top_b=top_b, two_kr=two_kr, lam=lam
+        )
+    diffraction = np.where(np.isnan(v), np.nan, _prop.knife_edge_db(v))
+    loss = hata + diffraction
+    return pd.DataFrame(
+        {
+            "distance_m": dist,
+            "hata_db": hata,
+            "v": v,
+            "diffraction_db": diffraction,
+            "loss_db": loss,
+            "rsrp_dbm": r.rsrp_offset_db - loss,
+        }
     )
