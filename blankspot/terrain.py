@@ -38,6 +38,7 @@ from affine import Affine
 import geopandas as gpd
 import pyproj
 import rasterio
+import shapely
 import shapely.geometry
 from pyproj import CRS, Transformer
 from rasterio.errors import RasterioIOError
@@ -50,10 +51,14 @@ from blankspot._validate import check_options, require_crs
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "MODELS",
     "RADIOS",
     "Dem",
     "Radio",
     "Viewshed",
+    "covered_pairs",
+    "footprints",
+    "hata_reach_m",
     "line_of_sight",
     "path_loss",
     "read_dem",
@@ -800,9 +805,19 @@ class _Sweep:
     n_rays: int
     horizon: np.ndarray  # (n_rays, n_steps) float32: max slope of samples 1..j (inclusive)
     two_kr: float
+    edge: np.ndarray | None  # (n_rays, n_steps) int32: sample index of that maximum
 
 
-def _sweep(dem: Dem, x: float, y: float, *, height_m: float, radius_m: float, k: float) -> _Sweep:
+def _sweep(
+    dem: Dem,
+    x: float,
+    y: float,
+    *,
+    height_m: float,
+    radius_m: float,
+    k: float,
+    edges: bool = False,
+) -> _Sweep:
     c, r = _pixel_coords(dem, np.array([x]), np.array([y]))
     _check_inside(dem, c, r, "observer point(s)")
     mx, my = _local_scale_m(dem, x, y)
@@ -828,14 +843,22 @@ def _sweep(dem: Dem, x: float, y: float, *, height_m: float, radius_m: float, k:
     curve = s * s / two_kr
     h, w = arr.shape
     horizon = np.empty((n_rays, n_steps), dtype="float32")
+    edge = np.empty((n_rays, n_steps), dtype="int32") if edges else None
+    steps = np.arange(n_steps, dtype="int32")
     for b0 in range(0, n_rays, RAY_BATCH):
         theta = 2 * np.pi * np.arange(b0, min(b0 + RAY_BATCH, n_rays)) / n_rays
         col = c_obs + np.sin(theta)[:, None] * (s / mx)
         row = r_obs - np.cos(theta)[:, None] * (s / my)
         z = bilinear(arr, col, row)
         z[(col < 0) | (col > w) | (row < 0) | (row > h)] = np.nan  # beyond the DEM: unknown
-        horizon[b0 : b0 + len(theta)] = np.fmax.accumulate((z - curve - top) / s, axis=1)
-    return _Sweep(arr, col0, row0, c_obs, r_obs, mx, my, top, step, n_rays, horizon, two_kr)
+        slope = (z - curve - top) / s
+        best = np.fmax.accumulate(slope, axis=1)
+        horizon[b0 : b0 + len(theta)] = best
+        if edge is not None:
+            edge[b0 : b0 + len(theta)] = np.maximum.accumulate(
+                np.where(slope >= best, steps, 0), axis=1
+            )
+    return _Sweep(arr, col0, row0, c_obs, r_obs, mx, my, top, step, n_rays, horizon, two_kr, edge)
 
 
 def _cells(sw: _Sweep, radius_m: float) -> tuple[np.ndarray, ...]:
@@ -1056,10 +1079,11 @@ def _bullington_v(
     v_max = np.maximum.reduceat(v_i, st)
     s_tr = (tb - ta) / np.where(dd > 0, dd, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # s_tim + s_rim > 0 whenever the path is obstructed, except a ray grazing level ground
         d_b = (tb - ta + s_rim * dd) / (s_tim + s_rim)
         h_b = ta + s_tim * d_b - (ta * (dd - d_b) + tb * d_b) / dd
         v_b = _prop.fresnel_v(h_b, d_b, dd - d_b, lam)
-    return np.where(s_tim < s_tr, v_max, v_b)
+    return np.where((s_tim < s_tr) | ~(s_tim + s_rim > 0), v_max, v_b)
 
 
 @check_options
@@ -1105,8 +1129,10 @@ def path_loss(
     pandas.DataFrame
         One row per pair (``RangeIndex``): ``distance_m`` (geodesic), ``hata_db`` (median
         loss: Okumura-Hata, COST-231 above 1500 MHz), ``v`` (Bullington's diffraction
-        parameter), ``diffraction_db`` (ITU-R P.526 J(v)), ``loss_db`` (their sum) and
-        ``rsrp_dbm``. NaN where an end lies on a void.
+        parameter), ``knife_edge_db`` (ITU-R P.526 J(v) of that edge), ``smooth_earth_db``
+        (J(v) of the smooth earth's own edge for the same antennas), ``diffraction_db``
+        (``max(knife_edge_db - smooth_earth_db, 0)``), ``loss_db`` (Hata +
+        diffraction) and ``rsrp_dbm``. NaN where an end lies on a void.
 
     Raises
     ------
@@ -1115,11 +1141,12 @@ def path_loss(
 
     Notes
     -----
-    Loss = Hata median (a smooth-earth statistical fit) + the diffraction loss of one
+    Loss = Hata median (a statistical fit over smooth ground) + the diffraction loss of one
     equivalent knife edge found by Bullington's construction (ITU-R P.526 section 4.5) over
-    the bilinear terrain profile with the ``k_factor`` earth bulge. This is Bullington's
-    edge without P.526-15's empirical multi-edge correction and without the delta-Bullington
-    smooth-earth term (Hata's median already carries the average loss over open ground).
+    the bilinear terrain profile with the ``k_factor`` earth bulge, less the knife-edge loss
+    of the smooth earth alone (the delta-Bullington idea: what the smooth earth costs is
+    already in the median, so flat terrain gives exactly Hata). P.526-15's empirical
+    multi-edge correction term is not applied.
     Bullington was chosen over Deygout because it is one pass of maxima per profile
     (vectorised with ``numpy.maximum.reduceat``) and it never double counts edges; it tends to
     under-estimate the loss of several separate ridges. Hata's base height is the antenna
@@ -1170,15 +1197,270 @@ def path_loss(
         v[prof.pairs] = _bullington_v(
             prof, dist=dist, top_a=top_a, top_b=top_b, two_kr=two_kr, lam=lam
         )
-    diffraction = np.where(np.isnan(v), np.nan, _prop.knife_edge_db(v))
+    v_smooth = _prop.smooth_earth_v(dist, ha, hb, two_kr=two_kr, wavelength_m=lam)
+    knife = np.where(np.isnan(v), np.nan, _prop.knife_edge_db(v))
+    diffraction = np.where(np.isnan(v), np.nan, _prop.excess_diffraction_db(v, v_smooth))
     loss = hata + diffraction
     return pd.DataFrame(
         {
             "distance_m": dist,
             "hata_db": hata,
             "v": v,
+            "knife_edge_db": knife,
+            "smooth_earth_db": _prop.knife_edge_db(v_smooth),
             "diffraction_db": diffraction,
             "loss_db": loss,
             "rsrp_dbm": r.rsrp_offset_db - loss,
         }
     )
+
+
+# ---------------------------------------------------------------------------------------
+# footprints and coverage of pairs (used by coverage.from_towers and ranking.rank_sites)
+
+MODELS = ("los", "hata")
+#: Longest reach considered for a Hata footprint (m), whatever the link budget says.
+MAX_REACH_M = 50_000.0
+
+
+def _check_model(model: str) -> str:
+    if model not in MODELS:
+        raise InputError(f"model was {model!r} but is expected to be in {MODELS}.")
+    return model
+
+
+def hata_reach_m(
+    radio: str | _prop.Radio,
+    *,
+    height_m: float,
+    target_height_m: float = 1.5,
+    threshold_dbm: float = -110.0,
+    environment: str = "suburban",
+) -> float:
+    """Distance (m) at which the flat-ground Hata RSRP falls to ``threshold_dbm``.
+
+    Diffraction only adds loss, so no terrain puts a receiver beyond this in coverage.
+
+    Examples
+    --------
+    >>> round(hata_reach_m("LTE900", height_m=30)), round(hata_reach_m("LTE1800", height_m=30))
+    (4147, 2837)
+    """
+    r = _prop.radio_profile(radio)
+    budget = r.rsrp_offset_db - float(threshold_dbm)
+    l1, l10 = _prop.hata_loss_db(
+        np.array([1000.0, 10_000.0]),
+        frequency_mhz=r.frequency_mhz,
+        height_base_m=height_m,
+        height_mobile_m=target_height_m,
+        environment=environment,
+    )
+    return float(min(1000.0 * 10 ** ((budget - l1) / (l10 - l1)), MAX_REACH_M))
+
+
+def _footprint_mask(
+    dem: Dem,
+    x: float,
+    y: float,
+    *,
+    model: str,
+    height_m: float,
+    target_height_m: float,
+    radius_m: float,
+    k: float,
+    radio: _prop.Radio,
+    environment: str,
+    threshold_dbm: float,
+) -> tuple[np.ndarray, Affine]:
+    """Covered cells around one antenna (DEM CRS point): visible, or RSRP >= threshold."""
+    sw = _sweep(dem, x, y, height_m=height_m, radius_m=radius_m, k=k, edges=model == "hata")
+    d, ray0, frac, before, inside = _cells(sw, radius_m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = (sw.arr + target_height_m - d * d / sw.two_kr - sw.top_m) / d
+    horizon = _horizon_at(sw, ray0, frac, before)
+    if model == "los":
+        covered = target >= horizon
+    else:
+        assert sw.edge is not None
+        near = np.where(frac < 0.5, ray0, (ray0 + 1) % sw.n_rays)
+        j = np.maximum(before - 1, 0)
+        s_edge = (sw.edge[near, j].astype("float64") + 1) * sw.step_m
+        lam = SPEED_OF_LIGHT_M_S / (radio.frequency_mhz * 1e6)
+        with np.errstate(invalid="ignore"):
+            v = _prop.fresnel_v((horizon - target) * s_edge, s_edge, d - s_edge, lam)
+        v = np.where((before >= 1) & np.isfinite(horizon) & (d > s_edge), v, -np.inf)
+        # smooth-earth v depends on distance only: tabulate it and interpolate
+        table_d = np.linspace(0.0, radius_m, 512)[1:]
+        table_v = _prop.smooth_earth_v(
+            table_d, height_m, target_height_m, two_kr=sw.two_kr, wavelength_m=lam
+        )
+        v_smooth = np.interp(d, table_d, table_v)
+        loss = _prop.hata_loss_db(
+            d,
+            frequency_mhz=radio.frequency_mhz,
+            height_base_m=height_m,
+            height_mobile_m=target_height_m,
+            environment=environment,
+        ) + _prop.excess_diffraction_db(v, v_smooth)
+        covered = radio.rsrp_offset_db - loss >= threshold_dbm
+    covered &= inside & ~np.isnan(sw.arr)
+    return covered, dem.transform @ Affine.translation(sw.col0, sw.row0)
+
+
+def _mask_polygon(mask: np.ndarray, transform: Affine) -> shapely.Geometry:
+    parts = [
+        shapely.geometry.shape(g)
+        for g, _ in shapes(mask.view("uint8"), mask=mask, transform=transform)
+    ]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+@check_options
+def footprints(
+    dem: Dem,
+    x: Any,
+    y: Any,
+    *,
+    height_m: Any,
+    radius_m: Any = None,
+    model: str = "los",
+    target_height_m: float = 1.5,
+    radio: str | _prop.Radio = "LTE1800",
+    environment: str = "suburban",
+    threshold_dbm: float = -110.0,
+    crs: Any = None,
+    k_factor: float = 4 / 3,
+) -> gpd.GeoSeries:
+    """Coverage footprints of antennas over terrain, one (Multi)Polygon per antenna.
+
+    Parameters
+    ----------
+    dem
+        The terrain (:func:`read_dem`).
+    x, y
+        Antennas (arrays or scalars) in ``crs`` (``None``: the DEM's).
+    height_m
+        Antenna heights above the ground, metres (scalar or per antenna).
+    radius_m
+        Range, metres (scalar or per antenna). Required for ``model="los"``; for ``"hata"``
+        the footprint also stops where flat-ground RSRP reaches ``threshold_dbm``
+        (:func:`hata_reach_m`).
+    model
+        ``"los"``: cells a receiver at ``target_height_m`` can see (:func:`viewshed`) within
+        ``radius_m``. ``"hata"``: cells whose predicted RSRP (Hata median + knife-edge
+        diffraction, see :func:`path_loss` and the Notes) is at least ``threshold_dbm``.
+    target_height_m, radio, environment, threshold_dbm, k_factor
+        As in :func:`path_loss` / :func:`viewshed`.
+    crs
+        CRS of ``x``, ``y``.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        In the DEM's CRS, one geometry per antenna (empty where nothing is covered).
+
+    Notes
+    -----
+    On a grid, the knife edge of each cell is the horizon point of the radial sweep (the
+    steepest obstacle seen from the antenna, interpolated between the two rays around the
+    cell): Bullington's transmitter-side edge, which is the whole construction for one
+    dominant ridge. :func:`path_loss` on pairs (used by ``rank_sites``) does the full
+    Bullington construction with both ends. Cost: one radial sweep per antenna.
+    """
+    if not isinstance(dem, Dem):
+        raise InputError(f"dem must be a Dem from read_dem(), got {type(dem).__name__}.")
+    model = _check_model(model)
+    xs, ys = _coords(x, "x"), _coords(y, "y")
+    if len(xs) != len(ys):
+        raise InputError(f"x and y must have one length; got {len(xs)} and {len(ys)}.")
+    n = len(xs)
+    heights = _heights(height_m, "height_m", n)
+    target = _positive(target_height_m, "target_height_m", allow_zero=True)
+    k = _positive(k_factor, "k_factor")
+    r = _prop.radio_profile(radio)
+    _prop._check_environment(environment)
+    if radius_m is None:
+        if model == "los":
+            raise InputError("footprints(model='los') needs radius_m (metres).")
+        radii = np.full(n, np.inf)
+    else:
+        radii = _heights(radius_m, "radius_m", n)
+    xd, yd = dem.to_dem_crs(xs, ys, crs)
+    xd, yd = np.asarray(xd, dtype="float64"), np.asarray(yd, dtype="float64")
+    geoms = np.empty(n, dtype=object)
+    reach = {}
+    for i in range(n):  # one radial sweep per antenna: each is a vectorised array job
+        radius = float(radii[i])
+        if model == "hata":
+            h = float(heights[i])
+            if h not in reach:
+                reach[h] = hata_reach_m(
+                    r,
+                    height_m=h,
+                    target_height_m=target,
+                    threshold_dbm=threshold_dbm,
+                    environment=environment,
+                )
+            radius = min(radius, reach[h])
+        mask, transform = _footprint_mask(
+            dem,
+            float(xd[i]),
+            float(yd[i]),
+            model=model,
+            height_m=float(heights[i]),
+            target_height_m=target,
+            radius_m=radius,
+            k=k,
+            radio=r,
+            environment=environment,
+            threshold_dbm=float(threshold_dbm),
+        )
+        geoms[i] = _mask_polygon(mask, transform)
+    return gpd.GeoSeries(geoms, crs=dem.crs)
+
+
+def covered_pairs(
+    dem: Dem,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    tx: np.ndarray,
+    ty: np.ndarray,
+    *,
+    crs: Any,
+    model: str,
+    height_m: Any,
+    target_height_m: float,
+    radio: str | _prop.Radio = "LTE1800",
+    environment: str = "suburban",
+    threshold_dbm: float = -110.0,
+    k_factor: float = 4 / 3,
+) -> np.ndarray:
+    """Whether each antenna (s) covers its receiver (t): visible, or RSRP >= threshold."""
+    if _check_model(model) == "los":
+        res = line_of_sight(
+            dem,
+            sx,
+            sy,
+            tx,
+            ty,
+            height_a_m=height_m,
+            height_b_m=target_height_m,
+            crs=crs,
+            k_factor=k_factor,
+        )
+        return res["clear"].to_numpy(dtype=bool)
+    res = path_loss(
+        dem,
+        sx,
+        sy,
+        tx,
+        ty,
+        height_a_m=height_m,
+        height_b_m=target_height_m,
+        radio=radio,
+        environment=environment,
+        crs=crs,
+        k_factor=k_factor,
+    )
+    with np.errstate(invalid="ignore"):
+        return (res["rsrp_dbm"] >= threshold_dbm).to_numpy(dtype=bool)

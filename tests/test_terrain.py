@@ -526,3 +526,165 @@ def test_viewshed_errors(tmp_path):
         terrain.viewshed(dem, X0 + 1050, Y0 - 1050, height_m=10, radius_m=0)
     with pytest.raises(UnknownOptionError, match="radius_m"):
         terrain.viewshed(dem, X0 + 1050, Y0 - 1050, height_m=10, radius=1000)
+
+
+# ------------------------------------------------------------------------------ path loss
+
+
+def hata_by_hand(d_km, f, hb, hm, env):
+    """Okumura-Hata (f <= 1500) / COST-231 (f > 1500), small/medium city a(hm)."""
+    lf = math.log10(f)
+    a = (1.1 * lf - 0.7) * hm - (1.56 * lf - 0.8)
+    if f <= 1500:
+        lu = 69.55 + 26.16 * lf - 13.82 * math.log10(hb) - a
+    else:
+        lu = 46.3 + 33.9 * lf - 13.82 * math.log10(hb) - a
+    lu += (44.9 - 6.55 * math.log10(hb)) * math.log10(d_km)
+    if env == "suburban":
+        return lu - 2 * math.log10(f / 28) ** 2 - 5.4
+    if env == "rural":
+        return lu - 4.78 * lf**2 + 18.33 * lf - 40.94
+    return lu
+
+
+def j_by_hand(v):
+    """ITU-R P.526-15 eq. (31)."""
+    return 0.0 if v <= -0.78 else 6.9 + 20 * math.log10(math.sqrt((v - 0.1) ** 2 + 1) + v - 0.1)
+
+
+@pytest.mark.parametrize("env", ["urban", "suburban", "rural"])
+@pytest.mark.parametrize(
+    ("radio", "f", "rsrp_offset"),
+    [("LTE900", 900, 56 - 10 * math.log10(600)), ("LTE1800", 1800, 61 - 10 * math.log10(1200))],
+)
+def test_path_loss_on_flat_ground_is_hata(tmp_path, env, radio, f, rsrp_offset):
+    dem = read_dem(flat_dem(tmp_path, cell=30, width=400, height=5))
+    lengths = np.array([1_500.0, 4_000.0, 9_000.0])
+    pl = terrain.path_loss(
+        dem,
+        np.full(3, X0 + 15),
+        np.full(3, Y0 - 45),
+        X0 + 15 + lengths,
+        np.full(3, Y0 - 45),
+        height_a_m=30,
+        height_b_m=1.5,
+        radio=radio,
+        environment=env,
+    )
+    expected = [hata_by_hand(d / 1000, f, 30, 1.5, env) for d in pl["distance_m"]]
+    np.testing.assert_allclose(pl["diffraction_db"], 0.0)
+    np.testing.assert_allclose(pl["loss_db"], expected, atol=1e-9)
+    np.testing.assert_allclose(pl["rsrp_dbm"], rsrp_offset - np.array(expected), atol=1e-9)
+
+
+def knife_dem(tmp_path):
+    arr = np.zeros((5, 101), "int16")
+    arr[:, 50] = 100  # one cell: bilinear samples at cell centres see a single 100 m edge
+    return read_dem(write_tif(tmp_path / "edge.tif", arr, Affine(100, 0, X0, 0, -100, Y0)))
+
+
+def test_single_knife_edge_is_p526_j_of_v(tmp_path):
+    dem = knife_dem(tmp_path)
+    lam = 299_792_458.0 / 1.8e9
+    # obstructed: tops 30 m and 10 m, edge 100 m at the midpoint
+    # visible: tops 105 m, the edge 5 m below the ray (partial Fresnel obstruction)
+    # (antennas high enough that the smooth earth alone costs nothing: v << -0.78)
+    pl = terrain.path_loss(
+        dem,
+        [X0 + 50] * 2,
+        [Y0 - 250] * 2,
+        [X0 + 10_050] * 2,
+        [Y0 - 250] * 2,
+        height_a_m=[30, 105],
+        height_b_m=[10, 105],
+        radio="LTE1800",
+        k_factor=1e9,
+    )
+    d = pl["distance_m"].to_numpy()
+    np.testing.assert_array_equal(pl["smooth_earth_db"], 0.0)
+    for i, h in enumerate([100 - (30 + 10) / 2, 100 - 105]):
+        v = h * math.sqrt(2 * d[i] / (lam * (d[i] / 2) ** 2))
+        assert pl["v"].iloc[i] == pytest.approx(v, rel=1e-6)
+        assert pl["knife_edge_db"].iloc[i] == pytest.approx(j_by_hand(v), abs=1e-6)
+        assert pl["diffraction_db"].iloc[i] == pytest.approx(j_by_hand(v), abs=1e-6)
+    assert pl["diffraction_db"].iloc[0] > 25 and 0 < pl["diffraction_db"].iloc[1] < 6
+
+
+def test_knife_edge_off_centre_uses_bullington_edge(tmp_path):
+    # edge at 1/4 of the path from A: v from d1 = d/4, d2 = 3d/4 and the ray from 30 m to 1.5 m
+    arr = np.zeros((5, 101), "int16")
+    arr[:, 25] = 60
+    dem = read_dem(write_tif(tmp_path / "e.tif", arr, Affine(100, 0, X0, 0, -100, Y0)))
+    pl = terrain.path_loss(
+        dem,
+        X0 + 50,
+        Y0 - 250,
+        X0 + 10_050,
+        Y0 - 250,
+        height_a_m=30,
+        height_b_m=1.5,
+        radio="LTE900",
+        k_factor=1e9,
+    )
+    d = pl["distance_m"].iloc[0]
+    lam = 299_792_458.0 / 0.9e9
+    h = 60 - (30 + (1.5 - 30) * 0.25)
+    v = h * math.sqrt(2 * d / (lam * (d / 4) * (3 * d / 4)))
+    assert pl["v"].iloc[0] == pytest.approx(v, rel=1e-6)
+
+
+def test_path_loss_errors(tmp_path):
+    dem = knife_dem(tmp_path)
+    with pytest.raises(InputError, match="radio profile 'LTE700' is unknown"):
+        terrain.path_loss(
+            dem, X0 + 50, Y0 - 250, X0 + 1050, Y0 - 250, height_a_m=30, radio="LTE700"
+        )
+    with pytest.raises(InputError, match="environment was 'city'"):
+        terrain.path_loss(
+            dem, X0 + 50, Y0 - 250, X0 + 1050, Y0 - 250, height_a_m=30, environment="city"
+        )
+
+
+# ------------------------------------------------------------------------------ footprints
+
+
+def test_footprints_on_flat_ground_are_discs(tmp_path):
+    dem = read_dem(flat_dem(tmp_path, cell=50, width=300, height=300))
+    ox, oy = X0 + 7_525, Y0 - 7_525
+    los = terrain.footprints(dem, ox, oy, height_m=30, radius_m=3_000, model="los")
+    reach = terrain.hata_reach_m("LTE1800", height_m=30)
+    # by hand: budget 61 - 10 log10(1200) + 110 dB = Hata suburban loss at the reach
+    assert hata_by_hand(reach / 1000, 1800, 30, 1.5, "suburban") == pytest.approx(
+        61 - 10 * math.log10(1200) + 110
+    )
+    hata = terrain.footprints(dem, ox, oy, height_m=30, model="hata")
+    assert los.crs == dem.crs
+    assert los.area.iloc[0] == pytest.approx(math.pi * 3_000**2 * 0.9996**2, rel=0.01)
+    assert hata.area.iloc[0] == pytest.approx(math.pi * reach**2 * 0.9996**2, rel=0.01)
+
+
+def test_footprints_hata_grid_agrees_with_pairs(rough):
+    dem, _ = rough
+    ox, oy = X0 + 80.5 * 30, Y0 - 80.5 * 30
+    fp = terrain.footprints(dem, ox, oy, height_m=30, model="hata", radio="LTE900", radius_m=2_300)
+    x, y = np.meshgrid(X0 + 30 * (np.arange(160) + 0.5), Y0 - 30 * (np.arange(160) + 0.5))
+    near = np.hypot(x - ox, y - oy)
+    sel = (near < 2_250) & (near > 45)
+    tx, ty = x[sel], y[sel]
+    import shapely
+
+    grid = shapely.contains_xy(fp.iloc[0], tx, ty)
+    pairs = terrain.covered_pairs(
+        dem,
+        np.full(tx.size, ox),
+        np.full(tx.size, oy),
+        tx,
+        ty,
+        crs=None,
+        model="hata",
+        height_m=30,
+        target_height_m=1.5,
+        radio="LTE900",
+    )
+    assert 0.2 < pairs.mean() < 0.9
+    assert (grid == pairs).mean() >= 0.95, (grid == pairs).mean()
