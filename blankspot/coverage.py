@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from blankspot import _raster
+from blankspot import _raster, terrain
 from blankspot._errors import (
     BlankspotWarning,
     CRSError,
@@ -837,9 +837,14 @@ class TowerCoverage:
     description: str
     has_signal: bool = False
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # discs, centres
+    #: terrain footprints (one geometry per tower, in the DEM's CRS) replacing the discs
+    footprints: gpd.GeoSeries | None = None
 
     def discs(self, crs: Any) -> gpd.GeoSeries:
-        """Return the tower discs in the projected ``crs`` (128-gons, same index as ``towers``)."""
+        """Return the tower discs (or terrain footprints) in the projected ``crs``.
+
+        Discs are 128-gons; the result has the index of ``towers``.
+        """
         crs = require_crs(crs, what="discs(crs)")
         if not crs.is_projected:
             raise CRSError(
@@ -851,10 +856,12 @@ class TowerCoverage:
     def _parts(self, crs: CRS) -> np.ndarray:
         key = _crs_key(crs)
         if key not in self._cache:
-            pts = self.towers.geometry.to_crs(crs).values
-            self._cache[key] = np.asarray(
-                shapely.buffer(pts, self.radius_m, quad_segs=DISC_QUAD_SEGS), dtype=object
-            )
+            if self.footprints is not None:
+                geoms = self.footprints.to_crs(crs).values
+            else:
+                pts = self.towers.geometry.to_crs(crs).values
+                geoms = shapely.buffer(pts, self.radius_m, quad_segs=DISC_QUAD_SEGS)
+            self._cache[key] = np.asarray(geoms, dtype=object)
         return self._cache[key]
 
     def bounds_in(self, crs: Any) -> tuple[float, float, float, float]:
@@ -871,6 +878,8 @@ class TowerCoverage:
         crs = require_crs(crs, what="points(crs)")
         x, y = _xy(x, y)
         self.discs(crs)  # validates that crs is projected
+        if self.footprints is not None:
+            return _vector_points(_polygonal_parts(self._parts(crs))[0], x, y), None
         return _disc_points(self._parts(crs), self._centres(crs), self.radius_m, x, y), None
 
     def _centres(self, crs: CRS) -> np.ndarray:
@@ -894,7 +903,17 @@ class TowerCoverage:
 
 @check_options
 def from_towers(
-    towers: gpd.GeoDataFrame, *, radius_m: float | Mapping[str, float] | None = None
+    towers: gpd.GeoDataFrame,
+    *,
+    radius_m: float | Mapping[str, float] | None = None,
+    dem: Any = None,
+    model: str = "los",
+    height_m: float = 30.0,
+    target_height_m: float = 1.5,
+    radio_profile: str = "LTE1800",
+    environment: str = "suburban",
+    threshold_dbm: float = -110.0,
+    k_factor: float = 4 / 3,
 ) -> TowerCoverage:
     """Coverage discs around cell towers.
 
@@ -910,6 +929,21 @@ def from_towers(
         ``{"LTE": 4000, ...}`` applies per radio type (other radios keep ``range_m``). When
         ``None``, each tower uses its ``range_m`` if positive, else ``DEFAULT_RADIUS_M``
         of its radio.
+    dem
+        A DEM (:func:`blankspot.terrain.read_dem`, or a path / list of tiles): coverage
+        becomes each tower's terrain footprint (:func:`blankspot.terrain.footprints`)
+        instead of a disc. ``None`` (default): discs.
+    model
+        With ``dem``: ``"los"`` = cells a phone at ``target_height_m`` can see within the
+        radius; ``"hata"`` = cells whose predicted RSRP (Okumura-Hata / COST-231 median +
+        knife-edge diffraction over the terrain) is at least ``threshold_dbm`` (the radius
+        is then the link budget's, not ``radius_m``).
+    height_m, target_height_m
+        Antenna and phone heights above the ground, metres (with ``dem``).
+    radio_profile, environment, threshold_dbm, k_factor
+        Radio profile (``"LTE900"``/``"LTE1800"``, see :data:`blankspot.terrain.RADIOS`),
+        Hata clutter class, RSRP threshold (dBm) and effective earth-radius factor, for
+        ``model="hata"`` (``k_factor`` for both).
 
     Returns
     -------
@@ -1027,8 +1061,36 @@ def from_towers(
         r = tower_reach_m(radius_m, "radius_m", hint=_RADIUS_HINT)
         radii = np.full(len(kept), r)
         how = f"radius {r:g} m"
-    log.info("Towers: %d discs (%s)", len(kept), how)
-    return TowerCoverage(towers=kept, radius_m=radii, description=f"{len(kept)} towers ({how})")
+    if dem is None:
+        log.info("Towers: %d discs (%s)", len(kept), how)
+        return TowerCoverage(towers=kept, radius_m=radii, description=f"{len(kept)} towers ({how})")
+    dem = terrain.read_dem(dem)
+    xy = shapely.get_coordinates(kept.geometry.values)
+    fps = terrain.footprints(
+        dem,
+        xy[:, 0],
+        xy[:, 1],
+        crs=kept.crs,
+        height_m=height_m,
+        radius_m=radii if model == "los" else None,
+        model=model,
+        target_height_m=target_height_m,
+        radio_profile=radio_profile,
+        environment=environment,
+        threshold_dbm=threshold_dbm,
+        k_factor=k_factor,
+    )
+    fps.index = kept.index
+    if model == "hata":
+        how = f"{radio_profile} {environment} RSRP >= {threshold_dbm:g} dBm, {height_m:g} m masts"
+    how = f"terrain {model} on {dem.name}: {how}"
+    log.info("Towers: %d terrain footprints (%s)", len(kept), how)
+    return TowerCoverage(
+        towers=kept,
+        radius_m=radii,
+        description=f"{len(kept)} towers ({how})",
+        footprints=fps,
+    )
 
 
 def _quadkey_tiles(quadkeys: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1096,7 +1096,7 @@ def path_loss(
     *,
     height_a_m: Any,
     height_b_m: Any = 1.5,
-    radio: str | _prop.Radio = "LTE1800",
+    radio_profile: str | _prop.Radio = "LTE1800",
     environment: str = "suburban",
     crs: Any = None,
     k_factor: float = 4 / 3,
@@ -1113,7 +1113,7 @@ def path_loss(
         Base-station antenna height above the ground, metres.
     height_b_m
         Receiver height above the ground, metres (1.5 m: a phone in a hand).
-    radio
+    radio_profile
         ``"LTE900"`` or ``"LTE1800"`` (see :data:`RADIOS` for the documented power
         budgets) or a :class:`Radio`.
     environment
@@ -1171,7 +1171,7 @@ def path_loss(
     """
     if not isinstance(dem, Dem):
         raise InputError(f"dem must be a Dem from read_dem(), got {type(dem).__name__}.")
-    r = _prop.radio_profile(radio)
+    r = _prop.radio_profile(radio_profile)
     k = _positive(k_factor, "k_factor")
     ca, ra, cb, rb, dist = _pair_inputs(dem, ax, ay, bx, by, crs=crs)
     n_pairs = len(ca)
@@ -1230,7 +1230,7 @@ def _check_model(model: str) -> str:
 
 
 def hata_reach_m(
-    radio: str | _prop.Radio,
+    radio_profile: str | _prop.Radio,
     *,
     height_m: float,
     target_height_m: float = 1.5,
@@ -1246,7 +1246,7 @@ def hata_reach_m(
     >>> round(hata_reach_m("LTE900", height_m=30)), round(hata_reach_m("LTE1800", height_m=30))
     (4147, 2837)
     """
-    r = _prop.radio_profile(radio)
+    r = _prop.radio_profile(radio_profile)
     budget = r.rsrp_offset_db - float(threshold_dbm)
     l1, l10 = _prop.hata_loss_db(
         np.array([1000.0, 10_000.0]),
@@ -1325,7 +1325,7 @@ def footprints(
     radius_m: Any = None,
     model: str = "los",
     target_height_m: float = 1.5,
-    radio: str | _prop.Radio = "LTE1800",
+    radio_profile: str | _prop.Radio = "LTE1800",
     environment: str = "suburban",
     threshold_dbm: float = -110.0,
     crs: Any = None,
@@ -1349,7 +1349,7 @@ def footprints(
         ``"los"``: cells a receiver at ``target_height_m`` can see (:func:`viewshed`) within
         ``radius_m``. ``"hata"``: cells whose predicted RSRP (Hata median + knife-edge
         diffraction, see :func:`path_loss` and the Notes) is at least ``threshold_dbm``.
-    target_height_m, radio, environment, threshold_dbm, k_factor
+    target_height_m, radio_profile, environment, threshold_dbm, k_factor
         As in :func:`path_loss` / :func:`viewshed`.
     crs
         CRS of ``x``, ``y``.
@@ -1377,7 +1377,7 @@ def footprints(
     heights = _heights(height_m, "height_m", n)
     target = _positive(target_height_m, "target_height_m", allow_zero=True)
     k = _positive(k_factor, "k_factor")
-    r = _prop.radio_profile(radio)
+    r = _prop.radio_profile(radio_profile)
     _prop._check_environment(environment)
     if radius_m is None:
         if model == "los":
@@ -1430,7 +1430,7 @@ def covered_pairs(
     model: str,
     height_m: Any,
     target_height_m: float,
-    radio: str | _prop.Radio = "LTE1800",
+    radio_profile: str | _prop.Radio = "LTE1800",
     environment: str = "suburban",
     threshold_dbm: float = -110.0,
     k_factor: float = 4 / 3,
@@ -1457,7 +1457,7 @@ def covered_pairs(
         ty,
         height_a_m=height_m,
         height_b_m=target_height_m,
-        radio=radio,
+        radio_profile=radio_profile,
         environment=environment,
         crs=crs,
         k_factor=k_factor,

@@ -568,7 +568,7 @@ def test_path_loss_on_flat_ground_is_hata(tmp_path, env, radio, f, rsrp_offset):
         np.full(3, Y0 - 45),
         height_a_m=30,
         height_b_m=1.5,
-        radio=radio,
+        radio_profile=radio,
         environment=env,
     )
     expected = [hata_by_hand(d / 1000, f, 30, 1.5, env) for d in pl["distance_m"]]
@@ -597,7 +597,7 @@ def test_single_knife_edge_is_p526_j_of_v(tmp_path):
         [Y0 - 250] * 2,
         height_a_m=[30, 105],
         height_b_m=[10, 105],
-        radio="LTE1800",
+        radio_profile="LTE1800",
         k_factor=1e9,
     )
     d = pl["distance_m"].to_numpy()
@@ -623,7 +623,7 @@ def test_knife_edge_off_centre_uses_bullington_edge(tmp_path):
         Y0 - 250,
         height_a_m=30,
         height_b_m=1.5,
-        radio="LTE900",
+        radio_profile="LTE900",
         k_factor=1e9,
     )
     d = pl["distance_m"].iloc[0]
@@ -637,7 +637,7 @@ def test_path_loss_errors(tmp_path):
     dem = knife_dem(tmp_path)
     with pytest.raises(InputError, match="radio profile 'LTE700' is unknown"):
         terrain.path_loss(
-            dem, X0 + 50, Y0 - 250, X0 + 1050, Y0 - 250, height_a_m=30, radio="LTE700"
+            dem, X0 + 50, Y0 - 250, X0 + 1050, Y0 - 250, height_a_m=30, radio_profile="LTE700"
         )
     with pytest.raises(InputError, match="environment was 'city'"):
         terrain.path_loss(
@@ -666,7 +666,9 @@ def test_footprints_on_flat_ground_are_discs(tmp_path):
 def test_footprints_hata_grid_agrees_with_pairs(rough):
     dem, _ = rough
     ox, oy = X0 + 80.5 * 30, Y0 - 80.5 * 30
-    fp = terrain.footprints(dem, ox, oy, height_m=30, model="hata", radio="LTE900", radius_m=2_300)
+    fp = terrain.footprints(
+        dem, ox, oy, height_m=30, model="hata", radio_profile="LTE900", radius_m=2_300
+    )
     x, y = np.meshgrid(X0 + 30 * (np.arange(160) + 0.5), Y0 - 30 * (np.arange(160) + 0.5))
     near = np.hypot(x - ox, y - oy)
     sel = (near < 2_250) & (near > 45)
@@ -684,7 +686,59 @@ def test_footprints_hata_grid_agrees_with_pairs(rough):
         model="hata",
         height_m=30,
         target_height_m=1.5,
-        radio="LTE900",
+        radio_profile="LTE900",
     )
     assert 0.2 < pairs.mean() < 0.9
     assert (grid == pairs).mean() >= 0.95, (grid == pairs).mean()
+
+
+# ----------------------------------------------------------------- coverage.from_towers
+
+
+def test_from_towers_with_dem_uses_terrain_footprints(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from blankspot import coverage
+
+    arr = np.zeros((100, 300), dtype="int16")
+    arr[:, 100:102] = 200  # a 200 m ridge 10 km east of the tower
+    dem_path = write_tif(tmp_path / "r.tif", arr, Affine(100, 0, X0, 0, -100, Y0))
+    towers = gpd.GeoDataFrame(
+        {"radio": ["LTE"], "range_m": [15_000.0]},
+        geometry=[Point(X0 + 50, Y0 - 5_050)],
+        crs=CRS_UTM,
+    )
+    x = np.array([X0 + 5_050, X0 + 12_050])  # before the ridge / in its shadow
+    y = np.full(2, Y0 - 5_050)
+    discs = coverage.from_towers(towers)
+    assert discs.points(x, y, CRS_UTM)[0].tolist() == [True, True]
+    terrain_cov = coverage.from_towers(towers, dem=dem_path, height_m=30)
+    assert terrain_cov.points(x, y, CRS_UTM)[0].tolist() == [True, False]
+    assert "terrain los" in terrain_cov.description
+    # villages: one before, one behind the ridge
+    villages = gpd.GeoSeries(
+        [
+            box(X0 + 4_000, Y0 - 6_000, X0 + 6_000, Y0 - 4_000),
+            box(X0 + 11_000, Y0 - 6_000, X0 + 13_000, Y0 - 4_000),
+        ],
+        index=["a", "b"],
+        crs=CRS_UTM,
+    )
+    np.testing.assert_allclose(
+        terrain_cov.village_cover(villages, CRS_UTM).covered_share, [1.0, 0.0]
+    )
+    hata = coverage.from_towers(
+        towers, dem=dem_path, model="hata", radio_profile="LTE900", environment="rural"
+    )
+    assert hata.points(x, y, CRS_UTM)[0].tolist() == [True, False]
+    # the union of terrain towers and a polygon source works on the footprints
+    both = coverage.union(
+        terrain_cov,
+        coverage.from_polygons(
+            gpd.GeoSeries([box(X0 + 12_000, Y0 - 5_100, X0 + 12_100, Y0 - 5_000)], crs=CRS_UTM)
+        ),
+    )
+    assert both.points(x, y, CRS_UTM)[0].tolist() == [True, True]
+    with pytest.raises(InputError, match="model was 'rf'"):
+        coverage.from_towers(towers, dem=dem_path, model="rf")
