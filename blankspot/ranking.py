@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _mclp
+from blankspot import _mclp, terrain
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._util import id_sort, point_xy
@@ -272,6 +272,61 @@ def _coverage(
     return A, radius
 
 
+def _terrain_coverage(
+    A: sp.csr_matrix,
+    demand_xy: np.ndarray,
+    sites: gpd.GeoDataFrame,
+    radius: np.ndarray,
+    *,
+    crs: Any,
+    dem: Any,
+    site_height_m: float,
+    target_height_m: float,
+    model: str,
+    radio_profile: str,
+    environment: str,
+    threshold_dbm: float,
+    k_factor: float,
+) -> sp.csr_matrix:
+    """Keep the demand x site pairs of ``A`` that the terrain lets through (point sites only).
+
+    ``A`` is the range matrix of :func:`_coverage`; each of its pairs from a point site is
+    checked by :func:`blankspot.terrain.covered_pairs` (line of sight or predicted RSRP).
+    """
+    dem = terrain.read_dem(dem)
+    coo = A.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    point_site = ~np.isnan(radius[cols])
+    site_xy = point_xy(_point_of(sites.geometry.array))
+    check = np.flatnonzero(point_site)
+    ok = np.ones(rows.size, dtype=bool)
+    ok[check] = terrain.covered_pairs(
+        dem,
+        site_xy[cols[check], 0],
+        site_xy[cols[check], 1],
+        demand_xy[rows[check], 0],
+        demand_xy[rows[check], 1],
+        crs=crs,
+        model=model,
+        height_m=site_height_m,
+        target_height_m=target_height_m,
+        radio_profile=radio_profile,
+        environment=environment,
+        threshold_dbm=threshold_dbm,
+        k_factor=k_factor,
+    )
+    log.info(
+        "rank_sites: terrain (%s on %s) keeps %d of %d site-demand pairs within range",
+        model,
+        dem.name,
+        int(ok[check].sum()),
+        check.size,
+    )
+    out = sp.csr_matrix((np.ones(int(ok.sum()), dtype=bool), (rows[ok], cols[ok])), shape=A.shape)
+    out.sort_indices()
+    return out
+
+
 def _check_k(k: Any) -> int | None:
     if k is None:
         return None
@@ -498,6 +553,14 @@ def rank_sites(
     time_limit_s: float = 60.0,
     bound: str = "greedy",
     id_col: str | None = None,
+    dem: Any = None,
+    site_height_m: float = 30.0,
+    target_height_m: float = 1.5,
+    model: str = "los",
+    radio_profile: str = "LTE1800",
+    environment: str = "suburban",
+    threshold_dbm: float = -110.0,
+    k_factor: float = 4 / 3,
 ) -> Plan:
     """Choose and order tower sites by the uncovered businesses they would connect.
 
@@ -544,6 +607,17 @@ def rank_sites(
         ``method="exact"``, whose bound is the solver's.
     id_col
         Id column of ``sites`` (see :func:`read_sites`).
+    dem
+        A DEM (:func:`blankspot.terrain.read_dem`, a path, or a list of tiles). A point site
+        then covers a business only when it is within range **and** the terrain lets it:
+        ``model="los"`` (default) the straight path from the antenna ``site_height_m`` up
+        to a phone ``target_height_m`` up clears the terrain (earth curvature with
+        ``k_factor``); ``model="hata"`` the predicted RSRP (Okumura-Hata / COST-231 median
+        + knife-edge diffraction, :func:`blankspot.terrain.path_loss`, with
+        ``radio_profile`` and ``environment``) is at least ``threshold_dbm``. Footprint
+        polygons given as sites are taken as they are. ``None``: flat discs.
+    site_height_m, target_height_m, model, radio_profile, environment, threshold_dbm, k_factor
+        The terrain options above (metres, dBm).
 
     Returns
     -------
@@ -628,6 +702,10 @@ def rank_sites(
             "optimum is simply every site. Pass k= or budget_idr=, or use method='greedy' "
             "to rank all sites."
         )
+    if dem is not None:
+        terrain.check_model(model)
+    elif model != "los":
+        raise InputError(f"model={model!r} needs a DEM: pass dem= (see blankspot.terrain).")
     demand, weighted = _demand(assessment, weights)
     total = demand.total_weight if weighted else demand.total_count
 
@@ -680,6 +758,22 @@ def rank_sites(
         k = m
 
     A, radius = _coverage(demand.xy, table, radius_m)
+    if dem is not None:
+        A = _terrain_coverage(
+            A,
+            demand.xy,
+            table,
+            radius,
+            crs=assessment.crs,
+            dem=dem,
+            site_height_m=site_height_m,
+            target_height_m=target_height_m,
+            model=model,
+            radio_profile=radio_profile,
+            environment=environment,
+            threshold_dbm=threshold_dbm,
+            k_factor=k_factor,
+        )
     obj_w = demand.weight if weighted else demand.count
     reached = np.diff(A.indptr) > 0
     unreachable = float(obj_w[~reached].sum())

@@ -1223,7 +1223,8 @@ MODELS = ("los", "hata")
 MAX_REACH_M = 50_000.0
 
 
-def _check_model(model: str) -> str:
+def check_model(model: str) -> str:
+    """Return ``model`` when it is one of :data:`MODELS`, else raise :class:`InputError`."""
     if model not in MODELS:
         raise InputError(f"model was {model!r} but is expected to be in {MODELS}.")
     return model
@@ -1369,7 +1370,7 @@ def footprints(
     """
     if not isinstance(dem, Dem):
         raise InputError(f"dem must be a Dem from read_dem(), got {type(dem).__name__}.")
-    model = _check_model(model)
+    model = check_model(model)
     xs, ys = _coords(x, "x"), _coords(y, "y")
     if len(xs) != len(ys):
         raise InputError(f"x and y must have one length; got {len(xs)} and {len(ys)}.")
@@ -1436,7 +1437,7 @@ def covered_pairs(
     k_factor: float = 4 / 3,
 ) -> np.ndarray:
     """Whether each antenna (s) covers its receiver (t): visible, or RSRP >= threshold."""
-    if _check_model(model) == "los":
+    if check_model(model) == "los":
         res = line_of_sight(
             dem,
             sx,

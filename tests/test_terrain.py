@@ -742,3 +742,46 @@ def test_from_towers_with_dem_uses_terrain_footprints(tmp_path):
     assert both.points(x, y, CRS_UTM)[0].tolist() == [True, True]
     with pytest.raises(InputError, match="model was 'rf'"):
         coverage.from_towers(towers, dem=dem_path, model="rf")
+
+
+# ------------------------------------------------------------------------------- ranking
+
+
+def toy_dem(tmp_path, wall_m=0):
+    arr = np.zeros((200, 400), dtype="int16")  # 10 m cells over the toy world
+    arr[:, 250:260] = wall_m  # x = 2,000-2,100 m east of the toy origin
+    return write_tif(tmp_path / "toy.tif", arr, Affine(10, 0, X0 - 500, 0, -10, Y0 + 1500))
+
+
+def test_rank_sites_flat_dem_equals_disc_ranking(tmp_path):
+    import pandas as pd
+
+    from blankspot._examples import _toy_assessment, _toy_sites
+    from blankspot.ranking import rank_sites
+
+    a, s = _toy_assessment(), _toy_sites()
+    discs = rank_sites(a, s, radius_m=600)
+    flat = rank_sites(a, s, radius_m=600, dem=toy_dem(tmp_path), site_height_m=30)
+    pd.testing.assert_frame_equal(flat.sites, discs.sites)
+    assert flat.objective == discs.objective and flat.upper_bound == discs.upper_bound
+    hata = rank_sites(a, s, radius_m=600, dem=toy_dem(tmp_path), model="hata")
+    pd.testing.assert_frame_equal(hata.sites, discs.sites)  # 600 m is well inside the reach
+
+
+def test_rank_sites_ridge_blocks_a_site(tmp_path):
+    from blankspot._examples import _toy_assessment, _toy_sites
+    from blankspot.ranking import rank_sites
+
+    a, s = _toy_assessment(), _toy_sites()
+    # without terrain S1 reaches b4, b5 and b6 and is built first (tie broken by id)
+    discs = rank_sites(a, s, radius_m=600)
+    assert discs.sites["site_id"].tolist() == ["S1", "S2"]
+    assert discs.sites["new_businesses"].tolist() == [3, 2]
+    # a 100 m wall at x = 2,000-2,100 m hides b6 (x = 2,300 m) from S1 (x = 1,850 m)
+    walled = rank_sites(a, s, radius_m=600, dem=toy_dem(tmp_path, wall_m=100))
+    assert walled.sites["site_id"].tolist() == ["S2", "S1"]
+    assert walled.sites["new_businesses"].tolist() == [3, 2]
+    with pytest.raises(InputError, match="needs a DEM"):
+        rank_sites(a, s, radius_m=600, model="hata")
+    with pytest.raises(InputError, match="model was 'radio'"):
+        rank_sites(a, s, radius_m=600, dem=toy_dem(tmp_path), model="radio")
