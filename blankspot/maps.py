@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import folium
 import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.patheffects import withStroke
+from matplotlib.transforms import Bbox
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 import geopandas as gpd
 import shapely
 
+from blankspot import _i18n
 from blankspot._errors import CRSError, InputError
+from blankspot._styles import ORRD5, ZERO_COLOR, class_breaks
 from blankspot._validate import check_options
+from blankspot._webmap import WebMap, build_html, layer_json
 from blankspot.export import LANGS, _unpack
 
 __all__ = ["explore_plan", "plot_plan"]
@@ -46,6 +53,8 @@ _TEXT = {
         "sites": "Proposed site (number = rank)",
         "villages": "Village boundary",
         "reach": "Site reach (radius)",
+        "kabupaten": "Regency/city boundary",
+        "towers": "Existing tower",
     },
     "id": {
         "title": "Blank spot dan usulan lokasi menara",
@@ -56,6 +65,8 @@ _TEXT = {
         "sites": "Usulan lokasi menara (angka = peringkat)",
         "villages": "Batas desa/kelurahan",
         "reach": "Jangkauan lokasi (radius)",
+        "kabupaten": "Batas kabupaten/kota",
+        "towers": "Menara eksisting",
     },
 }
 
@@ -106,6 +117,141 @@ def _save_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     return target
 
 
+#: Paper sizes of ``plot_plan(paper=...)``, portrait, in inches (ISO 216).
+PAPER_IN = {"A4": (8.27, 11.69), "A3": (11.69, 16.54)}
+
+_TOWER_COLOR = "#000000"
+_KAB_COLOR = "#333333"
+# candidate label offsets in points: 8 directions around the site, on rings further out
+_DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+_RINGS_PT = (5.0, 12.0, 20.0, 30.0, 42.0)
+
+
+def _towers_of(coverage: Any) -> gpd.GeoDataFrame | None:
+    """Return the existing towers behind a coverage source (towers, or a union with some)."""
+    found = []
+    stack = [coverage]
+    while stack:
+        src = stack.pop()
+        if isinstance(getattr(src, "towers", None), gpd.GeoDataFrame):
+            found.append(src.towers)
+        stack.extend(getattr(src, "sources", ()) or ())
+    found = [t for t in found if len(t)]
+    if not found:
+        return None
+    return gpd.GeoDataFrame(pd.concat([t.to_crs(found[0].crs) for t in found]), crs=found[0].crs)
+
+
+def _kabupaten(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """Return kabupaten/kota outlines: the villages dissolved by their ``kabupaten`` name."""
+    if "kabupaten" not in villages.columns or villages["kabupaten"].isna().all():
+        return None
+    kab = villages[["kabupaten", villages.geometry.name]].dropna(subset=["kabupaten"])
+    return kab.dissolve(by="kabupaten", sort=True)
+
+
+def _renderer(fig: Figure) -> Any:
+    """Return the figure's renderer (an Agg canvas is attached to a figure made without pyplot)."""
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    return fig.canvas.get_renderer()
+
+
+def _place_labels(
+    ax: Any, x: np.ndarray, y: np.ndarray, labels: list[str], *, obstacles: list[Bbox]
+) -> list[Any]:
+    """Place labels one by one (in the given order) where they overlap nothing placed before.
+
+    Each label tries 8 directions on rings further and further from its point, in display
+    coordinates (the figure's layout must be final); from the second ring on, a leader line
+    joins label and point. A label with no free place takes the place overlapping least.
+    Returns the annotations, in order.
+    """
+    fig = ax.get_figure()
+    renderer = _renderer(fig)
+    px_per_pt = fig.dpi / 72.0
+    anchors = ax.transData.transform(np.column_stack([x, y]))
+    axes_box = ax.get_window_extent(renderer)
+    # every site's dot is an obstacle for every label
+    r = 4.0 * px_per_pt
+    dots = [Bbox([[ax_ - r, ay - r], [ax_ + r, ay + r]]) for ax_, ay in anchors]
+    placed: list[Bbox] = list(obstacles)
+    out = []
+    for i, label in enumerate(labels):
+        probe = ax.text(0, 0, label, fontsize=8, fontweight="bold")
+        bb = probe.get_window_extent(renderer)
+        probe.remove()
+        w, h = bb.width + 2 * px_per_pt, bb.height + 2 * px_per_pt  # + the white halo
+        best = None
+        for ring in _RINGS_PT:
+            for dx, dy in _DIRECTIONS:
+                ox, oy = dx * ring * px_per_pt, dy * ring * px_per_pt
+                cx, cy = anchors[i, 0] + ox, anchors[i, 1] + oy
+                x0 = cx if dx > 0 else cx - w if dx < 0 else cx - w / 2
+                y0 = cy if dy > 0 else cy - h if dy < 0 else cy - h / 2
+                box = Bbox([[x0, y0], [x0 + w, y0 + h]])
+                others = [b for j, b in enumerate(dots) if j != i] + placed
+                overlap = sum(
+                    max(0.0, min(box.x1, o.x1) - max(box.x0, o.x0))
+                    * max(0.0, min(box.y1, o.y1) - max(box.y0, o.y0))
+                    for o in others
+                )
+                inside = axes_box.contains(box.x0, box.y0) and axes_box.contains(box.x1, box.y1)
+                cost = overlap + (0.0 if inside else w * h)
+                if best is None or cost < best[0]:
+                    best = (cost, ring, dx, dy, box)
+                if cost == 0:
+                    break
+            if best is not None and best[0] == 0:
+                break
+        _, ring, dx, dy, box = best  # type: ignore[misc]
+        placed.append(box)
+        ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+        va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+        leader = ring > _RINGS_PT[0]
+        ann = ax.annotate(
+            label,
+            (x[i], y[i]),
+            xytext=(dx * ring, dy * ring),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=8,
+            fontweight="bold",
+            color=_SITE_COLOR,
+            zorder=7,
+            gid="rank-label",
+            path_effects=[withStroke(linewidth=2.5, foreground="white")],
+            arrowprops=(
+                {"arrowstyle": "-", "color": _SITE_COLOR, "linewidth": 0.6, "shrinkA": 0,
+                 "shrinkB": 2}
+                if leader
+                else None
+            ),
+        )  # fmt: skip
+        ann.set_in_layout(False)
+        out.append(ann)
+    return out
+
+
+def _source_line(assessment: Any, lang: str) -> str:
+    """Return "Source: blankspot <version>; coverage: ...; <date>" in ``lang``."""
+    from blankspot import __version__  # noqa: PLC0415 - the package imports this module
+
+    cov = getattr(assessment.coverage, "description", None)
+    cov = _i18n.translate_message(cov, lang) if cov else None
+    today = date.today().isoformat()
+    if lang == "id":
+        parts = [f"Sumber: blankspot {__version__}"]
+        parts += [f"cakupan sinyal: {cov}"] if cov else []
+        parts += [f"dibuat {today}"]
+    else:
+        parts = [f"Source: blankspot {__version__}"]
+        parts += [f"coverage: {cov}"] if cov else []
+        parts += [f"made {today}"]
+    return "; ".join(parts)
+
+
 @check_options
 def plot_plan(
     result: Any,
@@ -115,7 +261,11 @@ def plot_plan(
     title: str | None = None,
     lang: str = "en",
     dpi: int = 150,
-) -> Any:
+    paper: str | None = None,
+    landscape: bool = False,
+    towers: gpd.GeoDataFrame | None = None,
+    source: str | None = None,
+) -> Figure:
     """Draw villages shaded by unconnected businesses, blank spots and the ranked sites.
 
     Parameters
@@ -124,38 +274,55 @@ def plot_plan(
         A ``Plan`` from :func:`blankspot.rank_sites` or an
         :class:`~blankspot.assessment.Assessment` (then no sites are drawn).
     ax
-        Matplotlib axes to draw on; default a new 8 x 8 inch figure.
+        Matplotlib axes to draw on; default a new 8 x 8 inch figure (or ``paper``).
     path
-        Write the figure as PNG here (atomically: temporary file, then rename). An existing
-        file is replaced; refusing to overwrite is the caller's decision (the CLI does).
+        Write the figure here (atomically: temporary file, then rename): PNG, or PDF when
+        the name ends in ``.pdf`` (vector, for print). An existing file is replaced;
+        refusing to overwrite is the caller's decision (the CLI does).
     title
         Map title; default "Blank spots and proposed tower sites" in ``lang``.
     lang
-        ``"en"`` or ``"id"`` (Bahasa Indonesia) for the title, legend and scale bar.
+        ``"en"`` or ``"id"`` (Bahasa Indonesia) for the title, legend, scale bar and source.
     dpi
-        Resolution of the PNG, in dots per inch.
+        Resolution of the PNG, in dots per inch (300 for print).
+    paper
+        ``"A4"`` or ``"A3"``: a print-ready page of that size (portrait; see ``landscape``)
+        instead of the 8 x 8 inch figure.
+    landscape
+        With ``paper``, turn the page sideways.
+    towers
+        Existing towers to draw (points, any CRS). Default: the towers behind the coverage
+        (a tower source, or a union that has one); none otherwise.
+    source
+        The source and date line under the map. Default "Source: blankspot <version>;
+        coverage: <coverage description>; made <today>" in ``lang``.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure drawn on. A new figure is not registered with ``pyplot`` (so it never
-        opens a window and needs no ``plt.close``); it displays in Jupyter.
+        opens a window and needs no ``plt.close``); Jupyter shows it when a cell ends with
+        it (with ``%matplotlib inline``) or through ``display(fig)``.
 
     Raises
     ------
     InputError
-        ``result`` is neither a Plan nor an Assessment, or ``lang`` is unknown.
+        ``result`` is neither a Plan nor an Assessment, ``lang`` or ``paper`` is unknown.
     CRSError
         The working CRS is geographic (the scale bar needs a projected CRS).
 
     Notes
     -----
     Villages are shaded by ``n_uncovered`` (``weighted_uncovered`` for a weighted plan), with
-    a colour bar; blank spots are hatched; sites are dots, the first
-    ``MAX_LABELLED_SITES`` numbered by rank. The scale bar (metres or kilometres, a round
-    length of about a fifth of the map width) is drawn in the working CRS, whose units are
-    metres; a north arrow points up, which is grid north in UTM (within about 0.2 degrees of
-    true north in Lampung).
+    a colour bar; blank spots are hatched; kabupaten/kota are outlined and named (villages
+    dissolved by their ``kabupaten``); existing towers are black triangles; sites are dots,
+    the first ``MAX_LABELLED_SITES`` numbered by rank. Rank labels never overlap each other,
+    another site's dot or a kabupaten name: each is placed, in rank order, at the first
+    free spot of 8 directions on rings further and further out (with a leader line from the
+    second ring on), checked by bounding boxes in display coordinates once the layout is
+    final. The scale bar (a round length of about a fifth of the map width) is drawn in the
+    working CRS, whose units are metres; a north arrow points up, which is grid north in
+    UTM (within about 0.2 degrees of true north in Lampung).
 
     Examples
     --------
@@ -170,12 +337,14 @@ def plot_plan(
     >>> shops = gpd.GeoDataFrame(geometry=[Point(500, 500), Point(1500, 500)], crs="EPSG:32748")
     >>> towers = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 1000)], crs="EPSG:32748")
     >>> result = assess(villages, shops, coverage.from_polygons(towers), crs="EPSG:32748")
-    >>> fig = plot_plan(result, lang="id")
-    >>> fig.axes[0].get_title()
-    'Blank spot'
+    >>> fig = plot_plan(result, lang="id", paper="A4")
+    >>> fig.axes[0].get_title(), fig.get_size_inches().round(2).tolist()
+    ('Blank spot', [8.27, 11.69])
     """
     assessment, plan = _unpack(result)
     text = _check_lang(lang)
+    if paper is not None and paper not in PAPER_IN:
+        raise InputError(f"paper={paper!r} is not supported; choose one of: A4, A3.")
     crs = assessment.crs
     if not crs.is_projected:
         raise CRSError(
@@ -185,8 +354,13 @@ def plot_plan(
         )
     metres_per_unit = crs.axis_info[0].unit_conversion_factor
 
-    if ax is None:
-        fig = Figure(figsize=FIGSIZE_IN, dpi=dpi, layout="constrained")
+    own_figure = ax is None
+    if own_figure:
+        size = FIGSIZE_IN
+        if paper is not None:
+            w, h = PAPER_IN[paper]
+            size = (h, w) if landscape else (w, h)
+        fig = Figure(figsize=size, dpi=dpi, layout="constrained")
         ax = fig.add_subplot()
     else:
         fig = ax.get_figure()
@@ -216,6 +390,10 @@ def plot_plan(
         },
     )
     handles = [Patch(facecolor="none", edgecolor=_EDGE_COLOR, label=text["villages"])]
+    kab = _kabupaten(villages)
+    if kab is not None and len(kab):
+        kab.boundary.plot(ax=ax, color=_KAB_COLOR, linewidth=0.8, zorder=3)
+        handles.append(Line2D([], [], color=_KAB_COLOR, linewidth=0.8, label=text["kabupaten"]))
     spots = assessment.blank_spots
     if len(spots):
         spots.to_crs(crs).plot(
@@ -229,25 +407,28 @@ def plot_plan(
         handles.append(
             Patch(facecolor="none", edgecolor=_SPOT_COLOR, hatch="////", label=text["blank_spots"])
         )
+    towers = _towers_of(assessment.coverage) if towers is None else towers
+    if towers is not None and len(towers):
+        pts = towers.to_crs(crs).geometry
+        pts = pts[pts.notna() & ~pts.is_empty]
+        pts = pts.representative_point()
+        x0v, y0v, x1v, y1v = villages.total_bounds
+        inside = pts.x.between(x0v, x1v) & pts.y.between(y0v, y1v)
+        ax.scatter(
+            pts.x[inside], pts.y[inside], s=10, marker="^", color=_TOWER_COLOR, linewidth=0,
+            zorder=4,
+        )  # fmt: skip
+        handles.append(
+            Line2D([], [], marker="^", linestyle="none", markersize=5, color=_TOWER_COLOR,
+                   label=text["towers"])
+        )  # fmt: skip
+    site_xy = None
     if plan is not None and len(plan.sites):
         sites = plan.sites.to_crs(crs)
         x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
         ax.scatter(x, y, s=28, color=_SITE_COLOR, edgecolor="white", linewidth=0.6, zorder=5)
         ranks = sites["rank"].to_numpy() if "rank" in sites.columns else np.arange(1, len(x) + 1)
-        first = np.argsort(ranks, kind="stable")[:MAX_LABELLED_SITES]
-        # matplotlib has no vectorised annotate; this touches at most MAX_LABELLED_SITES sites
-        for i in first:
-            ax.annotate(
-                str(ranks[i]),
-                (x[i], y[i]),
-                xytext=(4, 4),
-                textcoords="offset points",
-                fontsize=8,
-                fontweight="bold",
-                color=_SITE_COLOR,
-                zorder=6,
-                path_effects=[withStroke(linewidth=2.5, foreground="white")],
-            )
+        site_xy = (x, y, ranks)
         handles.append(
             Line2D(
                 [],
@@ -292,25 +473,93 @@ def plot_plan(
     ax.set_axis_off()
     default_title = text["title"] if plan is not None else text["title_assessment"]
     ax.set_title(default_title if title is None else title)
+    line = _source_line(assessment, lang) if source is None else source
+    if own_figure:
+        fig.supxlabel(line, fontsize=6, color="#555555", ha="right", x=0.99)
+    else:
+        ax.text(0.99, 0.005, line, transform=ax.transAxes, ha="right", va="bottom", fontsize=6,
+                color="#555555")  # fmt: skip
+
+    # labels last, once the layout is final, so their boxes are where they will be drawn
+    fig.draw_without_rendering()
+    if own_figure:
+        fig.set_layout_engine("none")
+    renderer = _renderer(fig)
+    obstacles = []
+    if kab is not None and len(kab):
+        reps = kab.geometry.representative_point()
+        for name, pt in zip(kab.index, reps, strict=True):
+            t = ax.text(
+                pt.x, pt.y, str(name).replace("Kabupaten ", "Kab. "), ha="center",
+                va="center", fontsize=6.5, color=_KAB_COLOR, style="italic", zorder=6,
+                gid="kabupaten-label", path_effects=[withStroke(linewidth=2, foreground="white")],
+            )  # fmt: skip
+            t.set_in_layout(False)
+            obstacles.append(t.get_window_extent(renderer))
+    if site_xy is not None:
+        x, y, ranks = site_xy
+        first = np.argsort(ranks, kind="stable")[:MAX_LABELLED_SITES]
+        _place_labels(ax, x[first], y[first], [str(r) for r in ranks[first]], obstacles=obstacles)
 
     if path is not None:
-        saved = _save_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+        fmt = "pdf" if str(path).lower().endswith(".pdf") else "png"
+        saved = _save_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
         log.info("Wrote the map %s", saved)
     return fig
 
 
-def _explore_frame(gdf: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
-    """Keep the tooltip columns (those present), in WGS84 rounded to about 1 m, objects as text."""
-    out = gdf.reset_index() if gdf.index.name and gdf.index.name not in gdf.columns else gdf
-    keep = [c for c in dict.fromkeys(columns) if c in out.columns]
-    out = out[[*keep, out.geometry.name]].to_crs("EPSG:4326")
-    # 5 decimals of a degree is about 1 m: the HTML shrinks by half, which no one can see
-    # on a web map (the exports keep full precision)
-    geoms = shapely.transform(np.asarray(out.geometry.array), lambda xy: np.round(xy, 5))
-    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
-    # the map's JSON cannot hold lists or pandas' NA objects: show their text instead
-    cols = {c: out[c].astype("str") for c in keep if out[c].dtype == object}
-    return out.assign(**cols) if cols else out
+#: Blank-spot villages and blank spots on the web map are simplified by this share of the
+#: map's larger side (about 100 m for Lampung's 400 km): invisible at province zoom, and the
+#: demo map stays under 3 MB. The exports keep full detail.
+WEB_SIMPLIFY_SHARE = 1 / 4000
+
+#: Words of the web map, by language (labels of popups use the officials' headers)
+_WEB_TEXT = {
+    "en": {
+        "legend": "Businesses without signal",
+        "legend_weighted": "Weighted businesses without signal",
+        "villages": "Blank-spot villages",
+        "ranked": "Proposed sites, by rank",
+        "backhaul": "Backhaul links",
+        "source": "blankspot; village boundaries, businesses and coverage as given",
+    },
+    "id": {
+        "legend": "UMKM tanpa sinyal",
+        "legend_weighted": "UMKM tertimbang tanpa sinyal",
+        "villages": "Desa/kelurahan blank spot",
+        "ranked": "Usulan lokasi, menurut peringkat",
+        "backhaul": "Sambungan backhaul",
+        "source": "blankspot; batas desa, UMKM dan cakupan sinyal sesuai data masukan",
+    },
+}
+
+_VILLAGE_POPUP = ["name", "village_id", "kecamatan", "kabupaten", "n_businesses", "n_uncovered",
+                  "weighted_uncovered", "covered_area_share"]  # fmt: skip
+_SPOT_POPUP = ["blank_spot_id", "village_id", "area_km2", "n_businesses"]
+_SITE_POPUP = ["rank", "site_id", "new_businesses", "cumulative_businesses",
+               "new_weighted_businesses", "village_names", "radius_m", "cost_idr",
+               "cost_per_new_business", "backhaul_to", "backhaul_m"]  # fmt: skip
+
+
+def _backhaul_lines(plan: Any, crs: Any) -> gpd.GeoDataFrame | None:
+    """Return the backhaul links as lines: the plan's own ``backhaul`` layer, else site-to-site."""
+    own = getattr(plan, "backhaul", None)
+    if isinstance(own, gpd.GeoDataFrame) and len(own):
+        return own.to_crs(crs)
+    sites = plan.sites
+    if "backhaul_to" not in sites.columns or not len(sites):
+        return None
+    by_id = pd.Series(sites.geometry.to_crs(crs).array, index=sites["site_id"].astype(str))
+    target = sites["backhaul_to"].astype(str).map(by_id)
+    ok = target.notna().to_numpy()
+    if not ok.any():
+        return None
+    a = np.asarray(sites.geometry.to_crs(crs).array)[ok]
+    b = np.asarray(target[ok].array, dtype=object)
+    lines = shapely.linestrings(
+        np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1)
+    )
+    return gpd.GeoDataFrame({"site_id": sites["site_id"].to_numpy()[ok]}, geometry=lines, crs=crs)
 
 
 @check_options
@@ -319,8 +568,10 @@ def explore_plan(
     *,
     path: str | os.PathLike[str] | None = None,
     lang: str = "en",
-) -> Any:
-    """Build an interactive web map of villages, blank spots and ranked sites.
+    basemap_url: str | None = None,
+    basemap_attribution: str = "",
+) -> WebMap:
+    """Build a web map that opens offline: blank-spot villages, blank spots and ranked sites.
 
     Parameters
     ----------
@@ -328,17 +579,26 @@ def explore_plan(
         A ``Plan`` from :func:`blankspot.rank_sites` or an
         :class:`~blankspot.assessment.Assessment` (then no sites layer).
     path
-        Write the map as a standalone HTML file here (atomically: temporary file, then
+        Write the map as one self-contained HTML file here (atomically: temporary file, then
         rename). An existing file is replaced; refusing to overwrite is the caller's decision.
     lang
-        ``"en"`` or ``"id"`` (Bahasa Indonesia) for the layer names.
+        ``"en"`` or ``"id"`` (Bahasa Indonesia) for the title, legend, layer names and popups.
+    basemap_url
+        Optional tile URL template for a background map, e.g.
+        ``"https://tile.openstreetmap.org/{z}/{x}/{y}.png"``. Off by default: the page then
+        holds no network address at all. With it, the browser fetches tiles when online;
+        offline the tiles fail quietly and the data is drawn all the same.
+    basemap_attribution
+        Attribution text of ``basemap_url`` (e.g. "© OpenStreetMap contributors").
 
     Returns
     -------
-    folium.Map
-        Layers "villages" (shaded by businesses without signal, with a tooltip), "blank
-        spots", "site reach" (discs of each site's ``radius_m``) and "sites" (tooltip with
-        rank, id, businesses, villages and cost), and a layer switcher.
+    WebMap
+        ``.html`` (the page), ``.save(path)``; Jupyter shows it inline. Layers: blank-spot
+        villages shaded by businesses without signal (the GeoPackage style's classes), blank
+        spots, backhaul links (when the plan has them), site reach and sites (numbered by
+        rank); a legend, a source line, a title and the ranked site list (click a site to
+        zoom to it and open its popup). Every shape has a popup.
 
     Raises
     ------
@@ -347,10 +607,12 @@ def explore_plan(
 
     Notes
     -----
-    Built with :meth:`geopandas.GeoDataFrame.explore`, in WGS84 with coordinates rounded to
-    1e-5 degrees (about 1 m), which halves the file; the exports keep full precision. The
-    background tiles are OpenStreetMap's, fetched by the browser when the map is opened;
-    blankspot itself downloads nothing.
+    Leaflet 1.9.4 (BSD-2-Clause, vendored in ``blankspot/_vendor``) and the data are inlined:
+    nothing is fetched, so the map works in an office without internet. Only what the map
+    needs is written: the blank-spot villages and blank spots are simplified by
+    ``WEB_SIMPLIFY_SHARE`` of the map's size and rounded to 1e-4 degrees (about 11 m), the
+    sites to 1e-5 degrees; covered villages are left out (the exports hold everything). The
+    Lampung demo map is 2.9 MB (14 MB with folium and every village before).
 
     Examples
     --------
@@ -366,67 +628,70 @@ def explore_plan(
     >>> towers = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 1000)], crs="EPSG:32748")
     >>> result = assess(villages, shops, coverage.from_polygons(towers), crs="EPSG:32748")
     >>> m = explore_plan(result)
-    >>> type(m).__name__
-    'Map'
+    >>> "http" in m.html.split("<script>")[-1]
+    False
     """
     assessment, plan = _unpack(result)
     text = _check_lang(lang)
+    crs = assessment.crs
     weighted = plan.weighted if plan is not None else assessment.weighted
     col = "weighted_uncovered" if weighted else "n_uncovered"
-    villages = _explore_frame(
-        assessment.villages,
-        ["village_id", "name", "kecamatan", "kabupaten", "n_businesses", "n_uncovered", col,
-         "covered_area_share", "blank_spot"],
-    )  # fmt: skip
-    m = villages.explore(
-        column=col,
-        cmap="OrRd",
-        name=text["villages"],
-        legend=True,
-        legend_kwds={"caption": text[f"uncovered{'_weighted' if weighted else ''}"]},
-        style_kwds={"weight": 0.6, "color": "#777777", "fillOpacity": 0.6},
-        tooltip=True,
+    villages = assessment.villages.to_crs(crs)
+    x0, y0, x1, y1 = villages.total_bounds
+    tol = max(x1 - x0, y1 - y0) * WEB_SIMPLIFY_SHARE if len(villages) else 0.0
+    if not crs.is_projected:
+        tol = 0.0  # a tolerance in degrees would not be metres: keep the shapes
+    blank = (
+        villages[villages["blank_spot"].to_numpy(dtype=bool)]
+        if "blank_spot" in villages
+        else (villages)
     )
-    spots = assessment.blank_spots
-    if len(spots):
-        _explore_frame(spots, ["blank_spot_id", "village_id", "area_km2", "n_businesses"]).explore(
-            m=m,
-            name=text["blank_spots"],
-            color=_SPOT_COLOR,
-            style_kwds={"weight": 1, "fillOpacity": 0.15, "dashArray": "4 3"},
-            tooltip=True,
-        )
+    data = {
+        "villages": layer_json(blank, _VILLAGE_POPUP, tolerance_m=tol, decimals=4),
+        "spots": layer_json(
+            assessment.blank_spots.to_crs(crs), _SPOT_POPUP, tolerance_m=tol, decimals=4
+        ),
+    }
+    sites_cols = [c for c in _SITE_POPUP if weighted or "weighted" not in c]
     if plan is not None and len(plan.sites):
-        sites = plan.sites.to_crs(assessment.crs)
-        if "radius_m" in sites.columns:
-            radius = sites["radius_m"].to_numpy(dtype="float64")
-            ok = np.isfinite(radius) & (radius > 0)
-            if ok.any():
-                reach = gpd.GeoDataFrame(
-                    sites.loc[ok, ["site_id", "radius_m"]],
-                    geometry=sites.geometry[ok].buffer(radius[ok]),
-                    crs=assessment.crs,
-                )
-                _explore_frame(reach, ["site_id", "radius_m"]).explore(
-                    m=m,
-                    name=text["reach"],
-                    color=_SITE_COLOR,
-                    style_kwds={"weight": 1, "fillOpacity": 0.05},
-                    tooltip=False,
-                )
-        cols = ["rank", "site_id", "new_businesses", "cumulative_businesses", "village_names",
-                "cost_idr", "cost_per_new_business", "backhaul_to"]  # fmt: skip
-        _explore_frame(sites, cols).explore(
-            m=m,
-            name=text["sites"],
-            color=_SITE_COLOR,
-            marker_type="circle_marker",
-            marker_kwds={"radius": 6, "fill": True},
-            style_kwds={"fillOpacity": 0.9, "weight": 1},
-            tooltip=True,
-        )
-    folium.LayerControl(collapsed=False).add_to(m)
+        sites = plan.sites.to_crs(crs)
+        data["sites"] = layer_json(sites, sites_cols, tolerance_m=0.0, decimals=5)
+        lines = _backhaul_lines(plan, crs)
+        if lines is not None:
+            data["backhaul"] = layer_json(lines, ["site_id"], tolerance_m=0.0, decimals=5)
+    else:
+        data["sites"] = '{"cols":[],"rows":[],"geoms":[]}'
+    data["basemap"] = (
+        json.dumps({"url": basemap_url, "attribution": basemap_attribution})
+        if basemap_url
+        else "null"
+    )
+    web = _WEB_TEXT[lang]
+    breaks = class_breaks(villages[col].to_numpy(dtype="float64"))
+    labels = {c: _i18n.header(c, lang) for c in {*_VILLAGE_POPUP, *_SPOT_POPUP, *sites_cols}}
+    if lang == "en":
+        labels = {c: c.replace("_", " ") for c in labels}
+    words = {
+        "title": text["title"] if plan is not None else text["title_assessment"],
+        "legend": web["legend_weighted" if weighted else "legend"],
+        "villages": web["villages"],
+        "spots": text["blank_spots"],
+        "sites": text["sites"],
+        "reach": text["reach"],
+        "backhaul": web["backhaul"],
+        "ranked": web["ranked"],
+        "source": web["source"],
+        "value": col,
+        "gain": "new_weighted_businesses" if weighted else "new_businesses",
+        "breaks": breaks,
+        "colours": list(ORRD5[-len(breaks) :]),
+        "zero": ZERO_COLOR,
+        "max_labels": MAX_LABELLED_SITES,
+        "labels": labels,
+        "locale": "id-ID" if lang == "id" else "en-US",
+    }
+    m = WebMap(build_html(data=data, text=words, lang=lang))
     if path is not None:
-        saved = _save_atomic(path, lambda tmp: m.save(str(tmp)))
-        log.info("Wrote the interactive map %s", saved)
+        saved = _save_atomic(path, m.save)
+        log.info("Wrote the interactive map %s (%.1f MB)", saved, len(m.html) / 1e6)
     return m

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import folium
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 import geopandas as gpd
 from pyproj import CRS
 from shapely.geometry import Point
 
+from blankspot import coverage
 from blankspot._errors import CRSError, InputError, UnknownOptionError
 from blankspot.maps import explore_plan, plot_plan
 from tests.common import CRS_UTM, X0, Y0
-from tests.test_export import make_assessment, make_plan, make_sites
+from tests.test_export import S1, S2, make_assessment, make_plan, make_sites, to_lonlat
 
 
 def sizebars(ax) -> list[AnchoredSizeBar]:
@@ -64,6 +68,7 @@ def test_legend_scale_bar_north_arrow_and_ranks():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == [
         "Village boundary",
+        "Regency/city boundary",
         "Blank spot (no signal)",
         "Proposed site (number = rank)",
     ]
@@ -83,6 +88,7 @@ def test_indonesian_labels_and_own_title():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == [
         "Batas desa/kelurahan",
+        "Batas kabupaten/kota",
         "Blank spot (tanpa sinyal)",
         "Usulan lokasi menara (angka = peringkat)",
     ]
@@ -116,7 +122,7 @@ def test_draws_on_given_axes_and_writes_nothing(tmp_path):
 def test_assessment_map_has_no_sites():
     ax = plot_plan(make_assessment()).axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["Village boundary", "Blank spot (no signal)"]
+    assert labels == ["Village boundary", "Regency/city boundary", "Blank spot (no signal)"]
     assert ax.get_title() == "Blank spots"
     assert not any(t.get_text().isdigit() for t in ax.texts)
 
@@ -144,24 +150,153 @@ def test_failed_png_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["map.png"]
 
 
-def test_interactive_map_html(tmp_path):
+# URLs inside Leaflet's own code: an XML namespace, its home page (attribution prefix, which
+# the map replaces) and bug-tracker links in comments. None is ever fetched.
+LEAFLET_INTERNAL_URLS = {
+    "http://www.w3.org/2000/svg",
+    "https://leafletjs.com",
+    "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
+    "https://bugzilla.mozilla.org/show_bug.cgi?id=888319",
+}
+
+
+def urls_in(html: str) -> set[str]:
+    return set(re.findall(r"https?://[^\s\"'<>)]+", html))
+
+
+def test_interactive_map_is_self_contained_and_offline(tmp_path):
     path = tmp_path / "map.html"
     m = explore_plan(make_plan(), path=path)
-    assert isinstance(m, folium.Map)
     html = path.read_text(encoding="utf-8")
+    assert html == m.html
+    # nothing to fetch: no external script, stylesheet, image or tile
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html)
+    assert urls_in(html) <= LEAFLET_INTERNAL_URLS
+    assert "{z}" not in html and "tileLayer(D.basemap" in html and '"basemap":null' in html
+    # Leaflet inlined with its licence notice
+    assert "Leaflet 1.9.4" in html and "BSD 2-Clause License" in html
     for text in ("S-001", "S-002", "18.01.01.2004-1", "Proposed site (number = rank)",
-                 "Blank spot (no signal)", "Village boundary", "Site reach (radius)",
-                 "L.control.layers"):  # fmt: skip
+                 "Blank spot (no signal)", "Blank-spot villages", "Site reach (radius)",
+                 "L.control.layers", "Proposed sites, by rank", "Businesses without signal",
+                 "Way Halim"):  # fmt: skip
         assert text in html, text
+    # only blank-spot villages are drawn: V1 (covered, no blank spot) is left out
+    assert "Sukamaju" not in html
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+    assert "<iframe srcdoc=" in m._repr_html_()
+
+
+def test_interactive_map_optional_basemap():
+    url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    html = explore_plan(make_plan(), basemap_url=url, basemap_attribution="© OSM").html
+    assert urls_in(html) - LEAFLET_INTERNAL_URLS == {url}
+
+
+def test_interactive_map_backhaul_lines_between_sites():
+    # S-002 links to S-001 (tower-1 is not a site): one line from S2 to S1
+    html = explore_plan(make_plan()).html
+    data = json.loads(re.search(r"var D = (\{.*?\});\n", html).group(1))
+    assert data["backhaul"]["rows"] == [["S-002"]]
+    [line] = data["backhaul"]["geoms"]
+    lon1, lat1 = to_lonlat(*S1)
+    lon2, lat2 = to_lonlat(*S2)
+    np.testing.assert_allclose(line["coordinates"], [[lon2, lat2], [lon1, lat1]], atol=1e-5)
 
 
 def test_interactive_map_of_an_assessment_in_indonesian():
-    m = explore_plan(make_assessment(), lang="id")
-    html = m.get_root().render()
-    assert "Batas desa/kelurahan" in html
+    html = explore_plan(make_assessment(), lang="id").html
+    assert "Desa/kelurahan blank spot" in html
+    assert "UMKM tanpa sinyal" in html
     assert "18.01.01.2003" in html
     assert "S-001" not in html
+    assert '<html lang="id">' in html
+
+
+@pytest.mark.slow
+def test_demo_web_map_is_under_3_mb(tmp_path, shared_data):
+    from blankspot import coverage, prioritise
+    from blankspot.assessment import assess
+    from blankspot.sample import load_sample
+
+    s = load_sample()
+    a = assess(s["villages"], s["businesses"], coverage.from_raster(s["signal"]))
+    plan = prioritise.rank_sites(a, prioritise.candidate_sites(a), radius_m=5000, k=20)
+    explore_plan(plan, path=tmp_path / "map.html")
+    assert (tmp_path / "map.html").stat().st_size < 3e6
+
+
+# ----------------------------------------------------------------------------- static map
+
+
+def label_boxes(fig, gid):
+    """Display-coordinate boxes of the labels' text (an Annotation's own extent includes
+    its leader line)."""
+    renderer = fig.canvas.get_renderer()
+    return [Text.get_window_extent(t, renderer) for t in fig.axes[0].texts if t.get_gid() == gid]
+
+
+def overlapping_pairs(boxes):
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i].overlaps(boxes[j])]  # fmt: skip
+
+
+def test_rank_labels_of_a_dense_cluster_do_not_overlap(tmp_path):
+    # 20 sites within 1.2 m of each other in the middle of the 10 m map: labels at one
+    # fixed offset would pile up
+    n = 20
+    sites = make_sites().iloc[[0] * n].reset_index(drop=True)
+    sites["rank"] = np.arange(1, n + 1)
+    sites["site_id"] = [f"S-{i:03d}" for i in range(n)]
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1.2, size=(n, 2))
+    sites = sites.set_geometry(
+        gpd.GeoSeries([Point(X0 + 4 + a, Y0 + 4 + b) for a, b in xy], crs=CRS_UTM)
+    )
+    fig = plot_plan(dataclasses.replace(make_plan(), sites=sites), path=tmp_path / "m.png")
+    ranks = label_boxes(fig, "rank-label")
+    assert len(ranks) == n
+    assert overlapping_pairs(ranks) == []
+    # nor do they cover the kabupaten name
+    [kab] = label_boxes(fig, "kabupaten-label")
+    assert not any(b.overlaps(kab) for b in ranks)
+    # a label moved away from its site is joined to it by a leader line
+    moved = [t for t in fig.axes[0].texts if t.get_gid() == "rank-label" and t.arrow_patch]
+    assert moved
+
+
+def test_kabupaten_outlined_and_named_towers_and_source_line():
+    a = make_assessment()
+    v = a.villages.copy()
+    v["kabupaten"] = ["Kota Bandar Lampung", "Kota Bandar Lampung", "Kabupaten Pesawaran",
+                      "Kabupaten Pesawaran"]  # fmt: skip
+    towers = gpd.GeoDataFrame(geometry=[Point(X0 + 1, Y0 + 9)], crs=CRS_UTM)
+    cov = coverage.TowerCoverage(towers=towers, radius_m=np.array([2.0]), description="1 towers")
+    a = dataclasses.replace(a, villages=v, coverage=cov)
+    fig = plot_plan(make_plan(a), lang="id")
+    ax = fig.axes[0]
+    names = sorted(t.get_text() for t in ax.texts if t.get_gid() == "kabupaten-label")
+    assert names == ["Kab. Pesawaran", "Kota Bandar Lampung"]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Batas kabupaten/kota" in labels and "Menara eksisting" in labels
+    # the tower is drawn where it is
+    tri = [c for c in ax.collections if len(c.get_offsets()) == 1
+           and tuple(c.get_offsets()[0]) == (X0 + 1, Y0 + 9)]  # fmt: skip
+    assert tri
+    source = fig.get_supxlabel()
+    assert source.startswith("Sumber: blankspot ")
+    assert "cakupan sinyal: 1 menara" in source
+    assert date.today().isoformat() in source
+
+
+def test_print_layouts(tmp_path):
+    fig = plot_plan(make_plan(), paper="A3", landscape=True, path=tmp_path / "m.pdf")
+    np.testing.assert_allclose(fig.get_size_inches(), (16.54, 11.69))
+    assert (tmp_path / "m.pdf").read_bytes().startswith(b"%PDF")
+    plot_plan(make_plan(), paper="A4", dpi=100, path=tmp_path / "a4.png")
+    # 8.27 x 11.69 inches at 100 dpi
+    assert mpimg.imread(tmp_path / "a4.png").shape[:2] == (1169, 827)
+    with pytest.raises(InputError, match=r"paper='Letter'.*A4, A3"):
+        plot_plan(make_plan(), paper="Letter")
 
 
 def test_bad_input():
