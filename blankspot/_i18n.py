@@ -289,6 +289,18 @@ VALUES: dict[str, dict[str, str]] = {
 # English phrases of blankspot's messages -> Indonesian, applied in order (longest first)
 _PHRASES: tuple[tuple[str, str], ...] = (
     (
+        r"the exact solve stopped \(Time limit reached\) before proving the optimum: the "
+        r"plan is within ([\d.,]+ ?%) of the best possible",
+        r"penyelesaian eksak berhenti (batas waktu tercapai) sebelum membuktikan optimum: "
+        r"rencana ini paling jauh \1 dari yang terbaik",
+    ),
+    (
+        r"the exact solve stopped \(([^)]*)\) before proving the optimum: the plan is "
+        r"within ([\d.,]+ ?%) of the best possible",
+        r"penyelesaian eksak berhenti (\1) sebelum membuktikan optimum: rencana ini paling "
+        r"jauh \2 dari yang terbaik",
+    ),
+    (
         r"HiGHS stopped \(Time limit reached\) before proving the optimum: the plan is within "
         r"([\d.,]+ ?%) of the best possible",
         r"HiGHS berhenti (batas waktu tercapai) sebelum membuktikan optimum: rencana ini "

@@ -25,12 +25,15 @@ import logging
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
+
+from blankspot import _lagrange
 
 __all__ = [
     "MCLPResult",
@@ -76,6 +79,8 @@ class MCLPResult:
         ``"greedy"`` or ``"greedy (largest gain)"`` (which budgeted plan won, see
         :func:`greedy_mclp`), ``"ordered"``, or the HiGHS model status
         (``"Optimal"``, ``"Time limit reached"``, ...).
+    note : str
+        How :func:`exact_mclp` got there: the bound, the reductions and the solver run.
     """
 
     chosen: np.ndarray
@@ -85,6 +90,7 @@ class MCLPResult:
     gap: float
     method: str
     status: str
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- matrix
@@ -750,8 +756,10 @@ def exact_mclp(
     costs: np.ndarray | None = None,
     time_limit_s: float = 60.0,
     warm_start: np.ndarray | None = None,
+    reduce: bool = True,
+    progress: bool = True,
 ) -> MCLPResult:
-    """Solve the maximal covering location problem to proven optimality with HiGHS.
+    """Solve the maximal covering location problem to proven optimality.
 
     The model (Church & ReVelle 1974)::
 
@@ -761,28 +769,42 @@ def exact_mclp(
                     sum_j c_j x_j <= budget    (budget)
                     x_j in {0, 1},  0 <= y_i <= 1
 
-    ``y`` may be continuous: at an optimum each ``y_i`` is pushed up to 1 exactly when a
-    chosen site covers ``i``. The constraint matrix is passed to HiGHS column-wise straight
-    from the sparse arrays; nothing dense is built.
+    Steps, all within ``time_limit_s`` (wall clock, the whole call):
+
+    1. greedy (:func:`greedy_mclp`) and best-improvement swaps from it
+       (:func:`blankspot._lagrange.swap_search`): a good first plan;
+    2. the Lagrangian bound (:func:`blankspot._lagrange.lagrangian_bound`), which also
+       finds plans (relaxation picks + swaps); when it meets the best plan, done;
+    3. reductions: sites whose Lagrangian bound with the site forced in is below the best
+       plan are in no better plan (reduced-cost fixing), dominated sites go
+       (:func:`blankspot._lagrange.dominated_sites`), demand rows no remaining site covers
+       go and identical rows merge;
+    4. the compact model above on the reduced instance, solved by HiGHS with the best
+       plan as its first incumbent.
+
+    The reduced instance has the same optimum: every removed site is in no plan better
+    than the incumbent (or can be swapped for a dominating one).
 
     Parameters
     ----------
     A, w, k, budget, costs
         As in :func:`greedy_mclp`; at least one of ``k`` and ``budget`` is required.
     time_limit_s
-        Wall-clock limit for HiGHS, seconds. When reached, the best plan found so far is
-        returned with the solver's remaining gap.
+        Wall-clock limit for the whole call, seconds. When reached, the best plan found so
+        far is returned with its gap to the best bound.
     warm_start
-        Column indices of a feasible plan (for example greedy's) given to HiGHS as its
-        first incumbent. By default the greedy plan is computed and used.
+        Column indices of a feasible plan, tried as a start besides greedy's.
+    reduce
+        ``False`` skips steps 1-3 and hands the full model to HiGHS (for comparisons).
+    progress
+        Show a progress bar for the bound when stderr is a terminal.
 
     Returns
     -------
     MCLPResult
         ``chosen`` ordered by :func:`order_by_marginal` (per cost with a budget); ``status``
-        is HiGHS' model status; ``upper_bound`` its dual bound (or the greedy online bound
-        when tighter, e.g. when stopped before the root LP), ``gap`` the relative gap (0
-        when optimal).
+        is ``"Optimal"`` when proved, else HiGHS' status or ``"Time limit reached"``;
+        ``note`` says how it was proved (bound, reductions, solver).
 
     Examples
     --------
@@ -793,6 +815,8 @@ def exact_mclp(
     >>> sorted(r.chosen.tolist()), r.objective, r.status
     ([0, 2], 5.0, 'Optimal')
     """
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
     if k is None and budget is None:
         raise ValueError("exact_mclp needs k or budget")
     A, w, costs = _check_problem(A, w, k, budget, costs)
@@ -800,15 +824,141 @@ def exact_mclp(
     if n == 0 or A.nnz == 0:  # nothing to cover: the empty plan is optimal
         empty = np.zeros(0, dtype=np.int64)
         return MCLPResult(empty, np.zeros(0), 0.0, 0.0, 0.0, "exact", "Optimal")
-    greedy_bound = math.inf
-    if warm_start is None:
-        g = greedy_mclp(A, w, k=k, budget=budget, costs=costs)
-        warm_start, greedy_bound = g.chosen, g.upper_bound
+    rank_costs = costs if budget is not None else None
     coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
+    g = greedy_mclp(A, w, k=k, budget=budget, costs=costs)
+    upper = min(g.upper_bound, coverable)
+    starts = [g.chosen] + (
+        [np.asarray(warm_start, dtype=np.int64)] if warm_start is not None else []
+    )
+    lower_sites = max(starts, key=lambda s: _lagrange.plan_value(A, w, s))
+    lower = _lagrange.plan_value(A, w, lower_sites)
+    notes: list[str] = []
+    keep = np.arange(m)
+    if reduce:
+        swapped, value = _lagrange.swap_search(
+            A, w, g.chosen, k=k, costs=rank_costs, budget=budget, deadline=_share(deadline, 0.15)
+        )
+        if value > lower:
+            lower_sites, lower = swapped, value
+        lag = _lagrange.lagrangian_bound(
+            A,
+            w,
+            k=k,
+            costs=rank_costs,
+            budget=budget,
+            starts=(g.chosen, lower_sites),
+            time_limit_s=max(0.0, _share(deadline, 0.45) - time.perf_counter()),
+            progress="exact: Lagrangian bound" if progress else None,
+        )
+        upper = min(upper, lag.bound)
+        if lag.best_value > lower:
+            lower_sites, lower = lag.best_sites, lag.best_value
+        notes.append(
+            f"Lagrangian bound {lag.bound:,.6g} ({lag.iterations} subgradient steps, "
+            f"{lag.seconds:.1f} s, {lag.stopped})"
+        )
+        if not _proved(lower, upper):
+            tol = 1e-9 * max(1.0, lower)
+            alive = lag.site_bound >= lower - tol
+            alive[lower_sites] = True
+            keep = np.flatnonzero(alive)
+            protect = np.isin(keep, lower_sites)
+            dom = _lagrange.dominated_sites(
+                A[:, keep], None if rank_costs is None else rank_costs[keep], protect=protect
+            )
+            keep = keep[~dom]
+            notes.append(f"{m:,} sites -> {len(keep):,} after reduced-cost fixing and dominance")
+    status = "Optimal" if _proved(lower, upper) else "Time limit reached"
+    if status != "Optimal" and time.perf_counter() < deadline:
+        sub_costs = None if costs is None else costs[keep]
+        A2, w2, _ = aggregate_demand(A[:, keep], w)
+        start = np.flatnonzero(np.isin(keep, lower_sites))
+        mip = _solve_mip(
+            _as_csc(A2),
+            w2,
+            k=k,
+            budget=budget,
+            costs=sub_costs,
+            start=start,
+            time_limit_s=deadline - time.perf_counter(),
+        )
+        notes.append(
+            f"HiGHS on {A2.shape[0]:,} demand rows x {len(keep):,} sites: {mip.status} "
+            f"({mip.seconds:.1f} s, {mip.nodes} nodes)"
+        )
+        if mip.value > lower + 1e-9 * max(1.0, lower):
+            lower_sites = keep[mip.chosen]
+            lower = _lagrange.plan_value(A, w, lower_sites)
+        if mip.status == "Optimal":
+            upper = lower
+            status = "Optimal"
+        else:
+            upper = min(upper, max(mip.dual_bound, lower))
+            status = "Optimal" if _proved(lower, upper) else mip.status
+    ranked = order_by_marginal(A, w, lower_sites, costs=rank_costs)
+    value = ranked.objective
+    if status == "Optimal":
+        upper = value
+    upper = max(value, upper)
+    log.info(
+        "exact MCLP: %d demand rows x %d sites, %s, objective %.6g, bound %.6g (%.1f s): %s",
+        n,
+        m,
+        status,
+        value,
+        upper,
+        time.perf_counter() - t0,
+        "; ".join(notes),
+    )
+    return MCLPResult(
+        chosen=ranked.chosen,
+        gains=ranked.gains,
+        objective=value,
+        upper_bound=float(upper),
+        gap=0.0 if status == "Optimal" else relative_gap(value, upper),
+        method="exact",
+        status=status,
+        note="; ".join(notes),
+    )
 
+
+def _share(deadline: float, fraction: float) -> float:
+    """Return the time ``fraction`` of the way from now to ``deadline``."""
+    now = time.perf_counter()
+    return now + max(0.0, deadline - now) * fraction
+
+
+def _proved(lower: float, upper: float) -> bool:
+    """Tell whether the bound meets the plan (up to rounding of sums of weights)."""
+    return upper - lower <= 1e-9 * max(1.0, abs(upper))
+
+
+@dataclass(frozen=True)
+class _MIP:
+    chosen: np.ndarray
+    value: float
+    dual_bound: float
+    status: str
+    seconds: float
+    nodes: int
+
+
+def _solve_mip(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    *,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    start: np.ndarray,
+    time_limit_s: float,
+) -> _MIP:
+    """Solve the compact model with HiGHS, ``start`` as its first incumbent."""
+    t0 = time.perf_counter()
+    n, m = A.shape
     h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True)
-    num_col = m + n
-    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-6)
     h.setOptionValue("random_seed", 0)
@@ -816,44 +966,23 @@ def exact_mclp(
     # is 2-3x faster than dual simplex on it (measured in benchmarks/bench_prioritise.py).
     # The option appeared in HiGHS 1.11; older versions just keep their default.
     h.setOptionValue("mip_lp_solver", "ipm")
-    if len(warm_start):
-        start = np.zeros(num_col)
-        start[np.asarray(warm_start, dtype=np.int64)] = 1.0
-        start[m:] = np.asarray(A[:, np.asarray(warm_start)].sum(axis=1)).ravel() > 0
+    if len(start):
+        x0 = np.zeros(m + n)
+        x0[start] = 1.0
+        x0[m:] = np.asarray(A[:, start].sum(axis=1)).ravel() > 0
         sol = highspy.HighsSolution()
-        sol.col_value = start.tolist()
+        sol.col_value = x0.tolist()
         sol.value_valid = True
         h.setSolution(sol)
     h.run()
-    model_status = h.modelStatusToString(h.getModelStatus())
+    status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     x = np.asarray(h.getSolution().col_value[:m]) if info.primal_solution_status else None
-    if x is None or len(x) != m:
-        chosen = np.asarray(warm_start, dtype=np.int64)
-    else:
-        chosen = np.flatnonzero(x > 0.5)
-    ranked = order_by_marginal(A, w, chosen, costs=costs if budget is not None else None)
-    value = ranked.objective
-    optimal = model_status == "Optimal"
-    dual = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else coverable
-    bound = value if optimal and dual - value <= 1e-6 * max(1.0, value) else dual
-    bound = max(value, min(bound, coverable, greedy_bound))
-    gap = 0.0 if optimal and bound == value else relative_gap(value, bound)
-    log.info(
-        "exact MCLP: %d demand rows x %d sites, %s, objective %.6g, bound %.6g, %d nodes",
-        n,
-        m,
-        model_status,
-        value,
-        bound,
-        int(info.mip_node_count),
+    chosen = (
+        np.asarray(start, dtype=np.int64) if x is None or len(x) != m else np.flatnonzero(x > 0.5)
     )
-    return MCLPResult(
-        chosen=ranked.chosen,
-        gains=ranked.gains,
-        objective=value,
-        upper_bound=float(bound),
-        gap=float(gap),
-        method="exact",
-        status=model_status,
-    )
+    value = _lagrange.plan_value(A, w, chosen)
+    dual = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else math.inf
+    if status == "Optimal" and dual - value > 1e-6 * max(1.0, value):
+        status = "Optimal (within HiGHS tolerance)"
+    return _MIP(chosen, value, dual, status, time.perf_counter() - t0, int(info.mip_node_count))

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import math
 import numbers
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _mclp, terrain
+from blankspot import _lagrange, _mclp, terrain
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._util import id_sort, point_xy
@@ -49,7 +50,7 @@ log = logging.getLogger("blankspot")
 DEFAULT_COST_IDR = 2.6e9
 
 METHODS = ("greedy", "exact")
-BOUNDS = ("greedy", "lp")
+BOUNDS = ("lagrangian", "greedy", "lp")
 
 #: Column order of :attr:`Plan.sites` (docs/architecture.md, "Plan").
 PLAN_COLUMNS = [
@@ -120,6 +121,9 @@ class Plan:
         The assessment the plan was made from.
     unreachable : float
         Uncovered businesses (weighted when ``weighted``) that no candidate site reaches.
+    bound_method : str
+        Which bound ``upper_bound`` is and how it was found (e.g. "Lagrangian relaxation
+        (212 subgradient steps, converged)"), and why when a cheaper one stands in.
     """
 
     sites: gpd.GeoDataFrame
@@ -133,6 +137,7 @@ class Plan:
     network: nx.Graph
     assessment: Assessment
     unreachable: float = 0.0
+    bound_method: str = ""
 
     def summary(self) -> str:
         """Describe the plan in a few lines, for notebooks and logs.
@@ -142,6 +147,7 @@ class Plan:
         >>> plan = rank_sites(_toy_assessment(), _toy_sites(), radius_m=600, k=1)
         >>> print(plan.summary())
         greedy plan: 1 site connects 3 of 5 uncovered businesses (60.0 %); no 1-site plan can connect more than 3 (gap 0.0 %).
+        bound: greedy online bound (Leskovec et al. 2007): it meets the plan, which is optimal
         top sites: S1 +3
         """  # noqa: E501 - doctest output is one line
         unit = "weighted businesses" if self.weighted else "businesses"
@@ -155,6 +161,8 @@ class Plan:
             f"(gap {self.gap:.1%})".replace("%", " %")
             + "."
         )
+        if self.bound_method:
+            text += f"\nbound: {self.bound_method}"
         if n:
             col = "new_weighted_businesses" if self.weighted else "new_businesses"
             top = self.sites.head(5)
@@ -551,7 +559,7 @@ def rank_sites(
     weights: Mapping[str, Any] | None = None,
     default_cost_idr: float = DEFAULT_COST_IDR,
     time_limit_s: float = 60.0,
-    bound: str = "greedy",
+    bound: str = "lagrangian",
     id_col: str | None = None,
     dem: Any = None,
     site_height_m: float = 30.0,
@@ -598,13 +606,17 @@ def rank_sites(
         (grid/cluster) sites mixed with costed user sites. Default Rp 2.6 billion
         (BAKTI 4G site, 2022).
     time_limit_s
-        Time limit for ``method="exact"`` (and ``bound="lp"``), seconds; the best plan
-        found and its gap are returned if it is reached (with a warning).
+        Wall-clock limit of the whole call, seconds (default 60). ``exact`` returns the best
+        plan found and its gap when it is reached (with a warning); the bounds of a greedy
+        plan stop early and say so in ``Plan.message``.
     bound
-        How ``method="greedy"`` bounds the optimum: ``"greedy"`` (default, free: the online
-        bound of Leskovec et al. 2007) or ``"lp"`` (also solve the LP relaxation with HiGHS,
-        usually much tighter, costs about as much as the root of ``exact``). Ignored by
-        ``method="exact"``, whose bound is the solver's.
+        How ``method="greedy"`` bounds the optimum, reported in ``Plan.bound_method``:
+        ``"lagrangian"`` (default: the Lagrangian relaxation by subgradient steps, as tight
+        as the LP relaxation once converged, at most ``LAGRANGIAN_BOUND_S`` = 10 s),
+        ``"greedy"`` (free, loose: the online bound of Leskovec et al. 2007) or ``"lp"``
+        (the LP relaxation by HiGHS, slow on large instances; when it hits the time limit
+        the greedy bound stands in and ``Plan.message`` says so). Ignored by
+        ``method="exact"``, whose bound is its own.
     id_col
         Id column of ``sites`` (see :func:`read_sites`).
     dem
@@ -679,6 +691,7 @@ def rank_sites(
     >>> plan.upper_bound, plan.sites["backhaul_to"].tolist()
     (5.0, ['covered:b3', 'S1'])
     """
+    t_start = time.perf_counter()
     assessment = _check_assessment(assessment, "rank_sites")
     radius_m = positive_metres(radius_m, "radius_m")
     k = _check_k(k)
@@ -802,28 +815,12 @@ def rank_sites(
         method,
     )
     solve_costs = costs if budget is not None else None
-    if method == "greedy":
-        res = _mclp.greedy_mclp(A_agg, w_agg, k=k, budget=budget, costs=solve_costs)
-        if bound == "lp" and (k is not None or budget is not None):
-            lp = _mclp.lp_bound(
-                A_agg, w_agg, k=k, budget=budget, costs=solve_costs, time_limit_s=time_limit_s
-            )
-            if lp < res.upper_bound:
-                ub = max(lp, res.objective)
-                res = dataclasses.replace(
-                    res, upper_bound=ub, gap=_mclp.relative_gap(res.objective, ub)
-                )
-    else:
-        res = _mclp.exact_mclp(
-            A_agg, w_agg, k=k, budget=budget, costs=solve_costs, time_limit_s=float(time_limit_s)
-        )
-        if res.status != "Optimal":
-            msg = (
-                f"HiGHS stopped ({res.status}) before proving the optimum: the plan is within "
-                f"{res.gap:.2%} of the best possible"
-            )
-            warn_user(msg)
-            notes.append(msg)
+    deadline = t_start + float(time_limit_s) * _SOLVE_SHARE
+    res, bound_method, solve_notes = _solve(
+        A_agg, w_agg, method=method, bound=bound, k=k, budget=budget, costs=solve_costs,
+        deadline=deadline,
+    )  # fmt: skip
+    notes.extend(solve_notes)
     chosen = res.chosen
     if k is not None and len(chosen) < k:
         notes.append(
@@ -864,6 +861,7 @@ def rank_sites(
         total_uncovered=total,
         weighted=weighted,
         message="; ".join(notes),
+        bound_method=bound_method,
         network=_network(
             site_ids=site_ids,
             site_xy=site_xy,
@@ -875,6 +873,91 @@ def rank_sites(
         assessment=assessment,
         unreachable=unreachable,
     )
+
+
+#: Share of ``time_limit_s`` the solver may use; the rest is for tables and backhaul.
+_SOLVE_SHARE = 0.95
+#: At most this many seconds for the default (Lagrangian) bound of a greedy plan.
+LAGRANGIAN_BOUND_S = 10.0
+
+
+def _solve(
+    A: sp.csr_matrix,
+    w: np.ndarray,
+    *,
+    method: str,
+    bound: str,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    deadline: float,
+) -> tuple[_mclp.MCLPResult, str, list[str]]:
+    """Run the chosen method and bound; return the result, the bound's story and notes."""
+    notes: list[str] = []
+
+    def remaining() -> float:
+        return max(1e-3, deadline - time.perf_counter())
+
+    if method == "exact":
+        res = _mclp.exact_mclp(A, w, k=k, budget=budget, costs=costs, time_limit_s=remaining())
+        how = f"exact: {res.note}" if res.note else "exact (HiGHS)"
+        if res.status != "Optimal":
+            msg = (
+                f"the exact solve stopped ({res.status}) before proving the optimum: the "
+                f"plan is within {res.gap:.2%} of the best possible"
+            )
+            warn_user(msg)
+            notes.append(msg)
+        return res, how, notes
+    res = _mclp.greedy_mclp(A, w, k=k, budget=budget, costs=costs)
+    if k is None and budget is None:
+        return res, "none needed: every site that connects anyone new is ranked", notes
+    how = "greedy online bound (Leskovec et al. 2007)"
+    if res.gap <= 0:
+        return res, how + ": it meets the plan, which is optimal", notes
+    if bound == "greedy":
+        return res, how + " (bound='greedy')", notes
+    if bound == "lp":
+        limit = remaining()
+        lp = _mclp.lp_bound(A, w, k=k, budget=budget, costs=costs, time_limit_s=limit)
+        if not math.isfinite(lp):
+            notes.append(
+                f"bound='lp': HiGHS did not solve the LP relaxation within the time limit "
+                f"({limit:.3g} s), so the bound is the greedy online bound; "
+                "bound='lagrangian' gives nearly the LP's bound in seconds"
+            )
+            return res, how + ", because the LP relaxation hit the time limit", notes
+        how = "LP relaxation (HiGHS)"
+    else:
+        limit = min(LAGRANGIAN_BOUND_S, remaining())
+        lag = _lagrange.lagrangian_bound(
+            _mclp._as_csc(A),
+            w,
+            k=k,
+            costs=costs,
+            budget=budget,
+            starts=(res.chosen,),
+            time_limit_s=limit,
+            progress="rank_sites: bound",
+        )
+        lp = lag.bound
+        how = f"Lagrangian relaxation ({lag.iterations} subgradient steps, {lag.stopped})"
+        if lag.stopped == "time limit":
+            notes.append(
+                f"the Lagrangian bound stopped at its {limit:.3g} s limit before converging: "
+                "the plan may be closer to the best than the gap says"
+            )
+        if lag.best_value > res.objective * (1 + 1e-9):
+            notes.append(
+                f"a plan connecting {lag.best_value:,.6g} exists (found while bounding); "
+                "method='exact' finds the best"
+            )
+    if lp < res.upper_bound:
+        ub = max(lp, res.objective)
+        res = dataclasses.replace(res, upper_bound=ub, gap=_mclp.relative_gap(res.objective, ub))
+    else:
+        how = "greedy online bound (Leskovec et al. 2007): tighter than the " + how
+    return res, how, notes
 
 
 def _plan_table(

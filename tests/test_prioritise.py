@@ -829,7 +829,7 @@ def test_exact_time_limit_warns(monkeypatch, assessment, sites):
         )  # fmt: skip
 
     monkeypatch.setattr(ranking._mclp, "exact_mclp", stopped)
-    with pytest.warns(BlankspotWarning, match=r"HiGHS stopped \(Time limit reached\)"):
+    with pytest.warns(BlankspotWarning, match=r"exact solve stopped \(Time limit reached\)"):
         plan = rank_sites(assessment, sites, radius_m=2.5, k=1, method="exact")
     assert "within 25.00%" in plan.message
 
