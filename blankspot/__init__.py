@@ -28,6 +28,7 @@ from blankspot.io import (
 )
 from blankspot.maps import explore_plan, plot_plan
 from blankspot.matching import match_villages
+from blankspot.phasing import phase_plan
 from blankspot.prioritise import Plan, candidate_sites, rank_sites, score_villages
 
 __version__ = "0.1.0"
@@ -51,6 +52,7 @@ __all__ = [
     "explore_plan",
     "export",
     "match_villages",
+    "phase_plan",
     "plot_plan",
     "rank_sites",
     "read_businesses",

@@ -164,6 +164,38 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "Service radius of the site, metres.",
         "Radius layanan lokasi, meter.",
     ),
+    "year": (
+        "Tahun",
+        "Year the site is built (phase_plan: rank order within each year's budget); empty "
+        "when it does not fit the budgets given.",
+        "Tahun pembangunan lokasi (phase_plan: urut peringkat dalam anggaran tiap tahun); "
+        "kosong bila tidak muat dalam anggaran yang diberikan.",
+    ),
+    "budget_idr": (
+        "Anggaran (Rp)",
+        "Money available that year, rupiah (with last year's leftover when carried over).",
+        "Dana tersedia tahun itu, rupiah (termasuk sisa tahun lalu bila dibawa).",
+    ),
+    "spent_idr": (
+        "Belanja (Rp)",
+        "Cost of that year's sites, rupiah.",
+        "Biaya lokasi tahun itu, rupiah.",
+    ),
+    "leftover_idr": (
+        "Sisa (Rp)",
+        "Budget left unspent that year, rupiah.",
+        "Sisa anggaran tahun itu, rupiah.",
+    ),
+    "n_sites": (
+        "Jumlah lokasi",
+        "Sites built that year.",
+        "Jumlah lokasi yang dibangun tahun itu.",
+    ),
+    "site_ids": (
+        "ID lokasi",
+        "Those sites' ids, in rank order, separated by ';'.",
+        "ID lokasi tersebut, urut peringkat, dipisah ';'.",
+    ),
     "cost_idr": (
         "Biaya (Rp)",
         "Cost of building the site, rupiah (empty when unknown).",

@@ -28,6 +28,7 @@ __all__ = ["official_tables", "write_csv", "write_xlsx"]
 
 _SITE_COLUMNS = (
     "rank",
+    "year",
     "site_id",
     "longitude",
     "latitude",
@@ -75,12 +76,14 @@ _SHEETS = {
     "en": {
         "sites": "priority_sites",
         "villages": "villages",
+        "years": "per_year",
         "summary": "summary",
         "method": "method",
     },
     "id": {
         "sites": "Prioritas Lokasi",
         "villages": "Desa",
+        "years": "Per Tahun",
         "summary": "Ringkasan",
         "method": "Metode",
     },
@@ -158,6 +161,10 @@ _NUMBER_FORMATS = {
     "longitude": "0.000000",
     "latitude": "0.000000",
     "cost_idr": "#,##0",
+    "budget_idr": "#,##0",
+    "spent_idr": "#,##0",
+    "leftover_idr": "#,##0",
+    "year": "0",
     "cost_per_new_business": "#,##0",
     "cumulative_share": "0.0%",
     "cumulative_weighted_share": "0.0%",
@@ -322,6 +329,11 @@ def official_tables(
     weighted = bool(plan.weighted) if plan is not None else assessment.weighted
     if plan is not None:
         tables["sites"] = _site_table(plan, assessment)
+        if getattr(plan, "years", None) is not None:  # phased with phase_plan
+            years = plan.years.copy()
+            if not plan.weighted:
+                years = years.drop(columns=[c for c in years.columns if "weighted" in c])
+            tables["years"] = _round_for_officials(years)
     tables["villages"] = _village_table(villages, weighted=weighted)
     tables["summary"] = _summary_table(assessment, plan, lang)
     tables["method"] = _method_table(assessment, plan, lang)
@@ -380,7 +392,7 @@ def write_xlsx(path: Path, tables: dict[str, pd.DataFrame], lang: str) -> None:
             sheet = _SHEETS[lang][kind]
             headers = (
                 _headers(table.columns, lang)
-                if kind in ("sites", "villages")
+                if kind in ("sites", "villages", "years")
                 else list(table.columns)
             )
             table.set_axis(headers, axis=1).to_excel(xw, sheet_name=sheet, index=False)

@@ -61,6 +61,8 @@ class PlanOptions:
     radius_m: float = 5000.0
     k: int | None = None
     budget_idr: float | None = None
+    annual_budget_idr: float | list[float] | None = None
+    start_year: int | None = None
     sites: str | None = None
     method: str = "greedy"
     spacing_m: float = 2000.0
@@ -172,6 +174,18 @@ def run_pipeline(
             default_cost_idr=opts.default_cost_idr,
             id_col=opts.sites_id_col,
         )
+        if opts.annual_budget_idr is not None:
+            from blankspot.phasing import phase_plan
+
+            budgets = opts.annual_budget_idr
+            if isinstance(budgets, list) and len(budgets) == 1:
+                budgets = budgets[0]  # one value: the same budget every year
+            plan = phase_plan(
+                plan,
+                annual_budget_idr=budgets,
+                start_year=opts.start_year,
+                default_cost_idr=opts.default_cost_idr,
+            )
     with steps.step("export"):
         written = export(
             plan, out_dir, formats=tuple(opts.formats), lang=opts.lang, overwrite=opts.overwrite
@@ -229,6 +243,12 @@ def _precheck(opts: PlanOptions) -> None:
             isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0
         ):
             problems.append(f"--{name.replace('_', '-')} must be a number of rupiah, got {value!r}")
+    annual = opts.annual_budget_idr
+    annual_list = annual if isinstance(annual, list) else [annual]
+    if annual is not None and not all(_is_number(a) and a >= 0 for a in annual_list):
+        problems.append(f"--annual-budget-idr must be numbers of rupiah, got {annual!r}")
+    if (annual is None) != (opts.start_year is None):
+        problems.append("--annual-budget-idr and --start-year go together (e.g. 26e9 and 2026)")
     if opts.method not in ("greedy", "exact"):
         problems.append(f"--method must be greedy or exact, got {opts.method!r}")
     if opts.bound not in ("lagrangian", "greedy", "lp"):
@@ -319,6 +339,15 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
         _say(quiet, f"Bound:                 {plan.bound_method}")
     if plan.message:
         _say(quiet, f"Note: {plan.message}")
+    if plan.years is not None:
+        _say(quiet, "By year:")
+        for row in plan.years.itertuples(index=False):  # a handful of years
+            _say(
+                quiet,
+                f"  {row.year}: {row.n_sites} sites, Rp {row.spent_idr:,.0f} of "
+                f"Rp {row.budget_idr:,.0f}, +{row.new_businesses:,.0f} businesses "
+                f"({row.cumulative_businesses:,.0f} in all)",
+            )
     if len(sites):
         _say(quiet, "Top sites:")
         for rank, sid, new, vid in zip(
@@ -432,6 +461,11 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "formats": (_is_texts, 'a list of formats (["gpkg", "csv"])'),
     "k": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number (20)"),
+    "start_year": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a year (2026)"),
+    "annual_budget_idr": (
+        lambda v: _is_number(v) or (isinstance(v, list) and all(_is_number(x) for x in v)),
+        "a number or a list of numbers, one per year ([26e9, 30e9])",
+    ),
     "overwrite": (lambda v: isinstance(v, bool), "true or false"),
     "maps": (lambda v: isinstance(v, bool), "true or false"),
     **dict.fromkeys(
@@ -596,6 +630,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--radius-m", type=float, help="site service radius in metres (5000)")
     plan.add_argument("--budget-idr", type=float, help="budget in rupiah (instead of --k)")
+    plan.add_argument(
+        "--annual-budget-idr",
+        type=float,
+        nargs="+",
+        help="phase the sites by year in rank order: one budget in rupiah (every year) or one "
+        "per year from --start-year; adds a year column and a per-year sheet",
+    )
+    plan.add_argument("--start-year", type=int, help="first year of --annual-budget-idr (2026)")
     plan.add_argument("--sites", help="your own candidate sites (vector file or lon/lat CSV)")
     plan.add_argument("--sites-id-col", help="id column of --sites (default: site_id)")
     plan.add_argument(

@@ -237,8 +237,9 @@ def export(
       (and weighted ones for a weighted plan), radius, cost and cost per new business
       (whole Rupiah), backhaul link. Villages: rank, id, name, kecamatan, kabupaten, a
       WGS84 point inside the village, business counts and shares, area, score.
-    * ``<stem>.xlsx``: sheets ``priority_sites`` (plan only), ``villages``, ``summary`` and
-      ``method`` (``Prioritas Lokasi``, ``Desa``, ``Ringkasan``, ``Metode`` with
+    * ``<stem>.xlsx``: sheets ``priority_sites`` (plan only), ``per_year`` (a plan phased
+      with :func:`blankspot.phase_plan`), ``villages``, ``summary`` and ``method``
+      (``Prioritas Lokasi``, ``Per Tahun``, ``Desa``, ``Ringkasan``, ``Metode`` with
       ``lang="id"``), header row bold and frozen, filters on, a number format per column
       (counts ``#,##0``, shares as percentages, Rupiah whole, a score without decimals when
       it is whole). The summary holds the key figures (villages, business accounting,

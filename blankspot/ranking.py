@@ -124,6 +124,9 @@ class Plan:
     bound_method : str
         Which bound ``upper_bound`` is and how it was found (e.g. "Lagrangian relaxation
         (212 subgradient steps, converged)"), and why when a cheaper one stands in.
+    years : DataFrame or None
+        Budget, spending, sites and businesses connected per year, once phased with
+        :func:`blankspot.phase_plan` (which also adds ``year`` to ``sites``); else ``None``.
     """
 
     sites: gpd.GeoDataFrame
@@ -138,6 +141,7 @@ class Plan:
     assessment: Assessment
     unreachable: float = 0.0
     bound_method: str = ""
+    years: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """Describe the plan in a few lines, for notebooks and logs.

@@ -376,3 +376,28 @@ def test_signal_during_export_leaves_nothing_behind(tiny_files, sig, code, word)
     assert stderr.strip().splitlines() == [f"blankspot plan: {word}; nothing was written"]
     leftovers = [p.name for p in out.rglob("*")]
     assert leftovers == [], leftovers
+
+
+def test_plan_phased_by_year(tiny_files, capsys):
+    out = tiny_files["dir"] / "tahunan"
+    argv = _plan_argv(tiny_files, out, k="2", radius_m="3")
+    # the default cost is Rp 2.6e9 a site: one site a year with Rp 3e9
+    code = main([*argv, "--annual-budget-idr", "3e9", "--start-year", "2026"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "By year:" in captured.out
+    assert "2026: 1 sites, Rp 2,600,000,000 of Rp 3,000,000,000" in captured.out
+    table = pd.read_csv(out / "priority_sites.csv")
+    assert table["year"].tolist() == [2026, 2027]
+    per_year = pd.read_excel(out / "priority_sites.xlsx", sheet_name="per_year")
+    assert per_year["year"].tolist() == [2026, 2027]
+
+
+def test_annual_budget_needs_a_start_year(tiny_files, capsys, monkeypatch):
+    argv = _plan_argv(tiny_files, tiny_files["dir"] / "x")
+    _fails_fast(
+        [*argv, "--annual-budget-idr", "3e9"],
+        capsys,
+        "--annual-budget-idr and --start-year go together",
+        monkeypatch,
+    )
