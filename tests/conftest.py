@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,11 @@ import geopandas as gpd
 
 from tests.common import CRS_UTM, TRANSFORM, VILLAGE_BOXES, signal_array, write_tif
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: the real data: $BLANKSPOT_SHARED_DATA when set, else ../shared/data beside the checkout
+SHARED_DATA = Path(
+    os.environ.get("BLANKSPOT_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 @pytest.fixture
@@ -37,5 +42,8 @@ def signal_tif(tmp_path: Path) -> Path:
 def shared_data() -> Path:
     """The real data beside the checkout; skips the test when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} not present")
+        pytest.skip(
+            f"real data folder {SHARED_DATA} not present (set BLANKSPOT_SHARED_DATA to point "
+            "at shared/data)"
+        )
     return SHARED_DATA

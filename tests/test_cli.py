@@ -185,12 +185,21 @@ def test_clean_install_runs_demo_from_elsewhere(tmp_path):
     assert installed < 20e6, installed
     assert any(n.startswith("blankspot/_sample/") for n in names)
     venv = tmp_path / "venv"
-    # system site packages provide the (already installed) dependencies; the package itself
-    # comes only from the wheel
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # a fresh venv without system site packages (from a venv interpreter those would be the
+    # base interpreter's, not the running environment's). The dependencies are those of the
+    # running environment, put on the new venv's path by a .pth file (no network, no build),
+    # which appends them *after* the venv's own site-packages: blankspot itself comes only
+    # from the wheel, and the running environment's editable install is not activated.
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
+    new_site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    deps = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    (Path(new_site) / "zz_running_env.pth").write_text("\n".join(deps) + "\n")
     subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
         check=True,
     )
     elsewhere = tmp_path / "elsewhere"
