@@ -841,3 +841,19 @@ def test_two_processes_exporting_into_one_new_folder_one_wins(tmp_path):
     else:
         assert csv_head.startswith("Peringkat;") and sheet["A1"].value == "Peringkat"
     assert files_in(out) == ALL_FILES
+
+
+def test_a_move_that_fails_midway_into_a_new_folder_leaves_it_empty(tmp_path, plan, monkeypatch):
+    real = os.replace
+    calls = []
+
+    def replace_then_fail(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:  # the GeoPackage and the CSV are in place by now
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(export_mod.os, "replace", replace_then_fail)
+    with pytest.raises(InputFileError, match=r"nothing was changed"):
+        export(plan, tmp_path / "new")
+    assert os.listdir(tmp_path / "new") == []
