@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 from affine import Affine
+from scipy import ndimage
 
 import rasterio
 import shapely
@@ -79,6 +80,9 @@ SMALL_RASTER_PIXELS = 16_000_000
 STRIP_PIXELS = 16_000_000
 #: Pixel centres transformed and sampled per chunk in :func:`sample_centres` (general path).
 SAMPLE_CHUNK_PIXELS = 1_000_000
+#: Vertices of the listed covered/uncovered pieces, in all (about 16 bytes each): beyond it a
+#: speckled raster's smallest pieces are left out of the list (see :class:`_Speckle`).
+PIECE_VERTEX_BUDGET = 4_000_000
 #: Edge pieces generated per batch in :func:`zonal` (bounds the temporary arrays).
 PIECES_PER_BATCH = 1_000_000
 #: GDAL block cache (MB) while streaming: every block is read once, so GDAL's default
@@ -753,6 +757,7 @@ def zonal_mask(
     tree = shapely.STRtree(geoms) if pieces else None
     found: list[tuple[np.ndarray, np.ndarray]] = []
     want = pieces == "covered"
+    speckle = _Speckle(budget=PIECE_VERTEX_BUDGET, rows=r_hi - r_lo, pixel_area=abs(det))
     first_strip = r_lo // sh
     last_strip = (r_hi - 1) // sh
     for s in range(last_strip, first_strip - 1, -1):  # bottom-up: carry covered below
@@ -762,14 +767,21 @@ def zonal_mask(
         add((a, b), cov, prefix)
         carry += prefix[-1]
         if pieces:
-            found.append(
-                _polygonise_strip(
-                    cov if want else ~cov, grid, row0=a, col0=c_lo, tile=tile, tree=tree
-                )
-            )
+            mask = speckle.sieve(cov if want else ~cov, found)
+            found.append(_polygonise_strip(mask, grid, row0=a, col0=c_lo, tile=tile, tree=tree))
+            speckle.add(found[-1][0])
         del cov, prefix
     add((r_lo - 1, r_lo), None, None)  # pieces above the raster
     covered_px = np.clip(sign * acc, 0.0, total_px)
+    if speckle.min_px > 1:
+        log.warning(
+            "The raster is speckled: listing every %s piece would take more than %d "
+            "vertices, so pieces of fewer than %d pixels (within a strip of rows) are left out "
+            "of the pieces list; their area still counts in every share.",
+            pieces,
+            PIECE_VERTEX_BUDGET,
+            speckle.min_px,
+        )
 
     if not pieces or not found:
         return ZonalResult(covered_px, total_px, *_NO_PIECES)
@@ -795,6 +807,75 @@ def zonal_mask(
     return ZonalResult(
         covered_px, total_px, g_idx[part_of], parts[is_poly], cand_edge[p_idx[part_of]]
     )
+
+
+@dataclass
+class _Speckle:
+    """Bound the polygons listed for a speckled raster (memory and time stay linear).
+
+    Every strip's mask is polygonised as is while the listed pieces' vertices stay within
+    their share of ``budget`` (the strip's rows out of ``rows``). When a strip would exceed
+    it, the minimum piece size ``min_px`` (4-connected pixels within the strip) is raised
+    until it fits, and pieces already listed below the new size are dropped too, so one rule
+    holds for the whole raster. ``min_px`` only grows; the Green's-theorem shares never
+    depend on it.
+    """
+
+    budget: int
+    rows: int
+    pixel_area: float
+    min_px: int = 1
+    vertices: int = 0
+
+    def sieve(self, mask: np.ndarray, found: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Return ``mask`` without the pieces below ``min_px`` (raised first if needed)."""
+        share = self.budget * mask.shape[0] / max(self.rows, 1)
+        # boundary edges bound the vertices GDAL's polygonize can emit for this strip
+        edges = 2 * mask.shape[1] + int(np.count_nonzero(mask[:, 1:] != mask[:, :-1]))
+        edges += 2 * mask.shape[0] + int(np.count_nonzero(mask[1:] != mask[:-1]))
+        if self.min_px <= 1 and edges <= share:
+            return mask
+        labels, n = ndimage.label(mask)
+        if n == 0:
+            return mask
+        size = np.bincount(labels.ravel(), minlength=n + 1)
+        perimeter = _perimeters(labels, n)
+        if perimeter[size >= self.min_px][1:].sum() > share:
+            # the smallest size whose larger pieces fit in this strip's share
+            order = np.argsort(-size[1:], kind="stable") + 1
+            fits = np.cumsum(perimeter[order]) <= share
+            last = int(np.argmin(fits)) if not fits.all() else order.size
+            new_min = int(size[order[last]]) + 1 if last < order.size else 1
+            self._raise(max(new_min, self.min_px), found)
+        keep = size >= self.min_px
+        keep[0] = False
+        return keep[labels]
+
+    def add(self, polys: np.ndarray) -> None:
+        """Count the vertices of a strip's new pieces."""
+        self.vertices += int(shapely.get_num_coordinates(polys).sum())
+
+    def _raise(self, min_px: int, found: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.min_px = min_px
+        self.vertices = 0
+        for i, (polys, on_edge) in enumerate(found):
+            big = shapely.area(polys) / self.pixel_area >= min_px - 1e-6
+            found[i] = (polys[big], on_edge[big])
+            self.add(found[i][0])
+
+
+def _perimeters(labels: np.ndarray, n: int) -> np.ndarray:
+    """Boundary length (pixel edges) of every label ``0..n`` of a labelled strip."""
+    out = np.zeros(n + 1, dtype="int64")
+    for a, b in (
+        (labels[:, 1:], labels[:, :-1]),
+        (labels[1:], labels[:-1]),
+    ):
+        diff = a != b
+        out += np.bincount(a[diff], minlength=n + 1) + np.bincount(b[diff], minlength=n + 1)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        out += np.bincount(edge, minlength=n + 1)
+    return out
 
 
 def _polygonise_strip(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +12,16 @@ from affine import Affine
 from exactextract import exact_extract
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
 import geopandas as gpd
 import rasterio
 import shapely
+from shapely.geometry import box
 
 from blankspot import _raster
-from tests.common import write_tif
+from blankspot.coverage import from_raster
+from tests.common import CRS_UTM, X0, Y0, write_tif
 
 CRS = "EPSG:32748"
 
@@ -413,3 +418,27 @@ def test_zonal_union_reaches_beyond_the_raster_by_hand(tmp_path):
     assert (grown.width, grown.height) == (6, 4) and grown.transform == Affine(1, 0, 0, 0, -1, 4)
     # the uncovered part is the 2 x 4 m block x 1..3
     assert shapely.union_all(res.pieces).equals(shapely.box(1, 0, 3, 4))
+
+
+def test_speckled_raster_lists_the_largest_pieces_within_the_budget(tmp_path, monkeypatch, caplog):
+    # i.i.d. per-pixel noise around the threshold: the worst case for blank-spot polygons
+    rng = np.random.default_rng(7)
+    covered = rng.random((64, 64)) < 0.5
+    arr = np.where(covered, -90.0, -130.0).astype("float32")
+    path = write_tif(tmp_path / "speckle.tif", arr, Affine(1, 0, X0, 0, -1, Y0 + 64))
+    village = gpd.GeoSeries([box(X0, Y0, X0 + 64, Y0 + 64)], index=["v"], crs=CRS_UTM)
+    monkeypatch.setattr(_raster, "PIECE_VERTEX_BUDGET", 1500)
+    with caplog.at_level(logging.WARNING, logger="blankspot"):
+        vc = from_raster(path).village_cover(village, CRS_UTM)
+    # the share is exact whatever is listed: covered pixels counted by numpy
+    assert vc.covered_area_m2[0] == pytest.approx(covered.sum())
+    # the listed pieces fit the budget and are exactly the uncovered 4-connected components
+    # (scipy, independently) of at least the logged minimum size
+    min_px = int(re.search(r"fewer than (\d+) pixels", caplog.text).group(1))
+    assert min_px > 1
+    assert shapely.get_num_coordinates(vc.uncovered.geometry.values).sum() <= 1500
+    labels, _ = ndimage.label(~covered)
+    sizes = np.sort(np.bincount(labels.ravel())[1:])[::-1]
+    expected = sizes[sizes >= min_px]
+    np.testing.assert_allclose(np.sort(vc.uncovered.area.to_numpy())[::-1], expected)
+    assert (sizes < min_px).any()  # something was left out
