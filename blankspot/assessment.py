@@ -380,7 +380,10 @@ def _assess_points(
     x, y = shapely.get_x(pts_w), shapely.get_y(pts_w)
     covered_v, signal_v = source.points(x, y, wcrs)
     covered_v = np.asarray(covered_v, dtype=bool)
-    notes = _check_raster_extent(source, out_v, signal_v, vidx >= 0)
+    notes = (
+        *getattr(source, "notes", ()),
+        *_check_raster_extent(source, out_v, signal_v, vidx >= 0),
+    )
     n_in = int((vidx >= 0).sum())
     if n_in >= 10 and not covered_v[vidx >= 0].any():
         # possible (a district with no signal at all), but far more often a wrong threshold,
@@ -632,8 +635,9 @@ def _assess_counts(
     }
     _log_summary(accounting, out_v, source)
     notes = [
+        *getattr(source, "notes", ()),
         "Businesses were given as counts per village: affected businesses are each "
-        "village's count times its uncovered area share (businesses assumed spread evenly)."
+        "village's count times its uncovered area share (businesses assumed spread evenly).",
     ]
     if n_unmatched:
         notes.append(

@@ -329,6 +329,8 @@ class RasterCoverage:
     covered_values: tuple[float, ...] | None
     description: str
     has_signal: bool
+    #: plain-language caveats carried into ``Assessment.notes`` (e.g. sentinel values)
+    notes: tuple[str, ...] = ()
 
     def _classify(self, values: np.ndarray) -> np.ndarray:
         if self.covered_values is not None:
@@ -478,7 +480,7 @@ RSRP_RANGE_DBM = (-156.0, -31.0)
 MAX_SENTINEL_VALUES = 3
 
 
-def _check_dbm_values(grid: _raster.Grid, what: str) -> None:
+def _check_dbm_values(grid: _raster.Grid, what: str) -> str | None:
     """Refuse a band that is not RSRP in dBm; warn about a few sentinel values in one that is.
 
     Looks at a bounded subsample of the band (:func:`blankspot._raster.value_sample`).
@@ -488,7 +490,7 @@ def _check_dbm_values(grid: _raster.Grid, what: str) -> None:
     outside = (v < lo) | (v > hi)
     n_out = int(outside.sum())
     if n_out == 0:
-        return
+        return None
     distinct = np.unique(v)
     odd = np.unique(v[outside])
     shown = ", ".join(f"{x:g}" for x in odd[:5]) + (" ..." if odd.size > 5 else "")
@@ -510,13 +512,14 @@ def _check_dbm_values(grid: _raster.Grid, what: str) -> None:
             "2 = variable, 0 = none); on the command line --covered-values 1 2."
         )
     if odd.size <= MAX_SENTINEL_VALUES and n_out < v.size - n_out:
-        warn_user(
+        note = (
             f"{what}: {odd.size} value(s) outside the physical RSRP range "
             f"({lo:g} to {hi:g} dBm){scale}: {shown}, on {n_out} of {v.size} pixels "
             "looked at. They look like undeclared nodata values and are treated as no data "
             "(never covered, no signal). Declare them as the raster's nodata to silence this."
         )
-        return
+        warn_user(note)
+        return note
     raise InputError(
         f"{what} is not signal strength in dBm: its values run from {v.min():g} to "
         f"{v.max():g}{scale}, and RSRP lies between {lo:g} and {hi:g} dBm ({n_out} of "
@@ -638,9 +641,10 @@ def from_raster(
             )
     if classes is None:
         grid = replace(grid, valid_range=RSRP_RANGE_DBM)
-        _check_dbm_values(grid, f"coverage raster '{name}' band {band}")
+        note = _check_dbm_values(grid, f"coverage raster '{name}' band {band}")
         description = f"raster '{name}' >= {threshold:g} dBm"
     else:
+        note = None
         description = f"class raster '{name}' in {list(classes)}"
     log.info(
         "Coverage %s: %d x %d pixels, band %d, %s",
@@ -659,6 +663,7 @@ def from_raster(
         covered_values=classes,
         description=description,
         has_signal=classes is None,
+        notes=(note,) if note else (),
     )
 
 

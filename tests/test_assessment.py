@@ -411,3 +411,15 @@ def test_projected_coordinates_labelled_degrees_are_a_crs_error(villages, shops,
     mislabelled = villages.set_crs("EPSG:4326", allow_override=True)  # metres called degrees
     with pytest.raises(blankspot.CRSError, match=r"labelled EPSG:4326 \(degrees\).*set_crs"):
         assess(mislabelled, shops, signal_tif, crs=crs)
+
+
+def test_raster_sentinel_note_reaches_the_assessment(villages, shops, tmp_path):
+    from tests.common import TRANSFORM, signal_array, write_tif
+
+    a = signal_array().astype("int16")
+    a[0, 0] = -9999  # an undeclared nodata value
+    path = write_tif(tmp_path / "s.tif", a, TRANSFORM)
+    with pytest.warns(blankspot.BlankspotWarning, match="undeclared nodata"):
+        src = coverage.from_raster(path)
+    result = assess(villages, shops, src, crs=CRS_UTM)
+    assert any("undeclared nodata" in n for n in result.notes)

@@ -980,6 +980,7 @@ def test_raster_undeclared_sentinels_are_no_data_with_a_warning(tmp_path, villag
     path = write_tif(tmp_path / "s.tif", a, TRANSFORM)
     with pytest.warns(BlankspotWarning, match=r"2 value\(s\) outside the physical RSRP range"):
         src = from_raster(path)
+    assert len(src.notes) == 1 and "undeclared nodata" in src.notes[0]  # for Assessment.notes
     shares = _shares(src, villages)
     assert shares["18.01.01.2001"] == pytest.approx(24 / 25)  # 24 real -90 pixels of 25
     assert shares["18.01.01.2003"] == 0.0
