@@ -7,7 +7,9 @@ traceback); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import re
 import signal
 import sys
 import textwrap
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from blankspot._errors import BlankspotError, BlankspotWarning, InputError, InputFileError
 
@@ -35,6 +37,7 @@ EXIT_TERMINATED = 143
 #: sites chosen when neither --k nor --budget-idr is given
 DEFAULT_K = 20
 
+_SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods"}
 _RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc", ".nc"}
 
 EXAMPLES = """\
@@ -123,15 +126,31 @@ def _coverage_from_paths(paths: Sequence[str], opts: PlanOptions) -> Any:
     for p in paths:
         path = Path(p)
         suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix
-        if suffix.lower() in _RASTER_SUFFIXES:
-            covered = tuple(opts.covered_values) if opts.covered_values else None
-            sources.append(
-                coverage.from_raster(path, threshold_dbm=opts.threshold_dbm, covered_values=covered)
+        suffix = suffix.lower()
+        if suffix in _SPREADSHEET_SUFFIXES:
+            raise InputFileError(
+                f"--coverage {p} is a spreadsheet: --coverage takes a signal raster (.tif), "
+                "coverage polygons (.gpkg, .shp, .geojson) or an OpenCelliD tower CSV. A table "
+                f"of businesses goes to --businesses {p}."
             )
-        elif suffix.lower() in {".csv", ".csv.gz"}:
-            sources.append(coverage.from_towers(read_towers(path)))
-        else:
-            sources.append(coverage.from_polygons(path))
+        try:
+            if suffix in _RASTER_SUFFIXES:
+                covered = tuple(opts.covered_values) if opts.covered_values else None
+                sources.append(
+                    coverage.from_raster(
+                        path, threshold_dbm=opts.threshold_dbm, covered_values=covered
+                    )
+                )
+            elif suffix in {".csv", ".csv.gz"}:
+                sources.append(coverage.from_towers(read_towers(path)))
+            else:
+                sources.append(coverage.from_polygons(path))
+        except BlankspotError as exc:
+            text = str(exc)
+            if p in text:
+                raise
+            # name the flag and the file the message is about
+            raise type(exc)(f"--coverage {p}: {text}") from exc
     if not sources:
         raise InputError("No coverage given: pass --coverage PATH (a raster, polygons or towers).")
     return sources[0] if len(sources) == 1 else coverage.union(*sources)
@@ -321,19 +340,16 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
         f"{acc['outside_villages']:,.0f} outside every village, {acc['rejected']:,.0f} rejected"
         + (f", {acc['unmatched']:,.0f} unmatched by name" if acc.get("unmatched") else ""),
     )
+    from blankspot._i18n import bound_sentence, plural
+
     sites = plan.sites
-    if plan.gap <= 1e-9:
-        quality = "the best possible: proven optimal"
-    else:
-        quality = (
-            f"any plan of this size or budget reaches at most {plan.upper_bound:,.0f}, "
-            f"so this one is within {plan.gap:.1%} of the best"
-        )
+    what = plural(len(sites), "site connects", "sites connect")
     _say(
         quiet,
-        f"{'Plan (' + plan.method + '):':<23}{len(sites)} sites connect "
-        f"{plan.objective:,.0f} of {plan.total_uncovered:,.0f} uncovered businesses "
-        f"({quality})",
+        f"{'Plan (' + plan.method + '):':<23}{what} "
+        f"{plan.objective:,.0f} of "
+        f"{plural(plan.total_uncovered, 'uncovered business', 'uncovered businesses')} "
+        f"({bound_sentence(plan, 'en')})",
     )
     if plan.bound_method:
         _say(quiet, f"Bound:                 {plan.bound_method}")
@@ -361,7 +377,8 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
             more = f" (+{len(names) - 3} more)" if len(names) > 3 else ""
             _say(
                 quiet,
-                f"  {rank:>3}. {sid:<10} +{new:,.0f} businesses  ({'; '.join(names[:3])}{more})",
+                f"  {rank:>3}. {sid:<10} +{plural(new, 'business', 'businesses')}  "
+                f"({'; '.join(names[:3])}{more})",
             )
     _say(quiet, "Files written:")
     for kind, path in made["written"].items():
@@ -504,7 +521,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from blankspot.io import read_businesses, read_villages
 
     t0 = time.perf_counter()
-    values: dict[str, Any] = _load_config(args.config) if args.config else {}
+    config: dict[str, Any] = _load_config(args.config) if args.config else {}
+    values = dict(config)
     for name in PlanOptions.__dataclass_fields__:
         given = getattr(args, name, None)
         if given is not None and given != [] and given is not False:
@@ -523,10 +541,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             "(on the command line or in the --config TOML file). See blankspot plan --help."
         )
     if opts.k is not None and opts.budget_idr is not None:
-        raise InputError(
-            "Give either --k or --budget-idr, not both (a --k on the command line does not "
-            "replace a budget_idr in the TOML file: remove one of them)."
+        from_toml = [n for n in ("k", "budget_idr") if n in config and getattr(args, n) is None]
+        where = (
+            f" ({' and '.join(from_toml)} in {args.config}: a flag on the command line does "
+            "not replace a key of the TOML file, so remove one of them)"
+            if from_toml
+            else ""
         )
+        raise InputError(f"Give either --k or --budget-idr, not both{where}.")
     _precheck(opts)
     steps = _Steps(["read inputs", *PIPELINE_STEPS], quiet=args.quiet)
     try:
@@ -548,7 +570,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="blankspot",
         description="Plan mobile connectivity for blank spots: which villages and businesses "
         "lack signal, and where new towers should go first.",
@@ -683,7 +705,7 @@ def _cli_logging(args: argparse.Namespace) -> Iterator[None]:
 
     def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
         # a warning is a line of the command's output, not a Python source location
-        log.warning("%s", message)
+        log.warning("%s", cli_words(str(message)))
 
     try:
         with warnings.catch_warnings():
@@ -695,6 +717,79 @@ def _cli_logging(args: argparse.Namespace) -> Iterator[None]:
         log.removeHandler(handler)
         log.setLevel(saved[0])
         log.propagate = saved[1]
+
+
+#: phrases of the library's messages that speak Python, and what a command-line user types
+_API_PHRASES = (
+    (re.compile(r" ?\(on the command line [^)]*\)"), ""),
+    (re.compile(r"GeoDataFrame\.set_crs\('([^']*)'\)"), r"a .prj file with \1 beside the file"),
+    (
+        re.compile(r"villages\.set_crs\('([^']*)', allow_override=True\)"),
+        r"a .prj file with \1 beside the villages file",
+    ),
+    (re.compile(r"leave crs=None to estimate it"), "leave out --crs to estimate it"),
+    (re.compile(r"\.to_crs\(\)"), "reprojection in a GIS"),
+)
+
+
+def cli_words(message: str, parser: argparse.ArgumentParser | None = None) -> str:
+    """Rewrite a library message for the command line: ``lon_col='x'`` -> ``--lon-col x``.
+
+    Only options the command has are rewritten, so the message names the flag the user
+    typed (or would type).
+
+    >>> cli_words("Pass lon_col='bujur', lat_col='lintang' (on the command line ...).")
+    'Pass --lon-col bujur, --lat-col lintang.'
+    >>> cli_words("Give either lon_col=/lat_col= or crs='EPSG:32748'.")
+    'Give either --lon-col/--lat-col or --crs EPSG:32748.'
+    """
+    flags = _flag_names(parser or _parser())
+    for pattern, repl in _API_PHRASES:
+        message = pattern.sub(repl, message)
+
+    def flag(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in flags:
+            return m.group(0)
+        value = m.group(3) if m.group(3) is not None else m.group(4) or ""
+        return f"--{name.replace('_', '-')}" + (f" {value}" if value else "")
+
+    return re.sub(r"\b([a-z][a-z_]*)=('([^']*)'|([^\s,;/)'.]*(?:\.\d+)?))", flag, message)
+
+
+def _flag_names(parser: argparse.ArgumentParser) -> set[str]:
+    """Return the API names (``lon_col``) of every ``--lon-col`` style option."""
+    return {o[2:].replace("-", "_") for o in _option_strings(parser)}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that suggests the option meant when one is mistyped (``--buisnesses``)."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.search(r"unrecognized arguments: (.*)", message)
+        if m:
+            known = sorted(_option_strings(self))
+            hints = []
+            for arg in m.group(1).split():
+                if arg.startswith("--"):
+                    close = difflib.get_close_matches(arg.split("=")[0], known, n=1, cutoff=0.7)
+                    if close:
+                        hints.append(f"{arg}: did you mean {close[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        super().error(message)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    opts: set[str] = set()
+    parsers = [parser]
+    while parsers:
+        p = parsers.pop()
+        for action in p._actions:
+            opts.update(o for o in action.option_strings if o.startswith("--"))
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return opts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -714,7 +809,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BlankspotError as exc:
         if args.debug:
             raise
-        msg = textwrap.fill(str(exc), width=100)
+        # paths and flags are never broken inside (at a hyphen or mid-word)
+        msg = textwrap.fill(
+            cli_words(str(exc), parser),
+            width=100,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
         sys.stderr.write(f"blankspot {args.command}: error: {msg}\n")
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, _Terminated) as exc:

@@ -36,6 +36,13 @@ def test_notebook_executes(path, tmp_path):
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
+    # executed, the notebook stays small: the web map is a file, not an embedded page
+    size = len(nbformat.writes(nb).encode("utf-8"))
+    assert size < 3e6, f"{path.name} executed is {size / 1e6:.1f} MB"
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    if path.stem == "01_quickstart":
+        # the static map renders inline as a picture, not as "<Figure size ...>"
+        assert any("image/png" in out.get("data", {}) for out in outputs)
     errors = [
         out
         for cell in nb.cells
@@ -44,3 +51,15 @@ def test_notebook_executes(path, tmp_path):
         if out.output_type == "error"
     ]
     assert not errors
+
+
+def test_quickstart_tells_the_plan_as_the_cli_does():
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    # no hand-written bound statement: the plan's own summary, with the CLI's bound
+    assert "plan.summary()" in code
+    assert "can exceed" not in code
+    assert "bound=BOUND" in code and 'BOUND = "lp"' in code
+    # the figure is shown inline and the web map is written to a file, not embedded
+    assert "%matplotlib inline" in code
+    assert "explore_plan(plan, path=" in code
