@@ -96,6 +96,7 @@ html,body,#map{{height:100%;margin:0;font:13px/1.35 sans-serif}}
 .bs-list li{{cursor:pointer;padding:1px 0}} .bs-list li:hover{{background:#eef}}
 .bs-rank{{background:none;border:none;box-shadow:none;color:#1f3b99;font-weight:bold;
 text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff}}
+.bs-rank::before{{display:none}}
 .bs-pop td{{padding:0 6px 0 0;vertical-align:top}}
 </style></head>
 <body><div id="map"></div>

@@ -355,6 +355,7 @@ def plot_plan(
     metres_per_unit = crs.axis_info[0].unit_conversion_factor
 
     own_figure = ax is None
+    portrait = own_figure and paper is not None and not landscape
     if own_figure:
         size = FIGSIZE_IN
         if paper is not None:
@@ -387,6 +388,9 @@ def plot_plan(
             "label": text[f"uncovered{'_weighted' if weighted else ''}"],
             "shrink": 0.6,
             "extend": "max" if clipped else "neither",
+            # a portrait page has room below the map, not beside it
+            "orientation": "horizontal" if portrait else "vertical",
+            "pad": 0.06 if portrait else 0.05,
         },
     )
     handles = [Patch(facecolor="none", edgecolor=_EDGE_COLOR, label=text["villages"])]

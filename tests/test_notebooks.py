@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
+
+from blankspot.cli import PlanOptions
+from blankspot.prioritise import rank_sites
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -56,10 +60,13 @@ def test_notebook_executes(path, tmp_path):
 def test_quickstart_tells_the_plan_as_the_cli_does():
     nb = nbformat.read(NOTEBOOKS[0], as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    # no hand-written bound statement: the plan's own summary, with the CLI's bound
+    # no hand-written bound statement: the plan's own summary, with the default bound,
+    # which is the CLI's
     assert "plan.summary()" in code
     assert "can exceed" not in code
-    assert "bound=BOUND" in code and 'BOUND = "lp"' in code
+    assert "bound=" not in code
+    default = inspect.signature(rank_sites).parameters["bound"].default
+    assert PlanOptions().bound == default
     # the figure is shown inline and the web map is written to a file, not embedded
     assert "%matplotlib inline" in code
     assert "explore_plan(plan, path=" in code
