@@ -123,6 +123,7 @@ __all__ = [
     "explore_plan",
     "export",
     "match_villages",
+    "phase_plan",
     "plot_plan",
     "rank_sites",
     "read_businesses",
