@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -658,6 +659,7 @@ def _covering_model(
     budget: float | None,
     costs: np.ndarray | None,
     integer: bool,
+    side: Any = None,
 ):  # type: ignore[no-untyped-def]  # returns highspy.Highs (no stubs)
     """Load the MCLP (or its LP relaxation) into a silent HiGHS instance.
 
@@ -709,6 +711,8 @@ def _covering_model(
     )
     if status == highspy.HighsStatus.kError:  # pragma: no cover - malformed model
         raise RuntimeError("HiGHS rejected the covering model")
+    if side is not None:  # quotas and committed sites (blankspot._quotas.SideConstraints)
+        side.add_to(h, m)
     return h
 
 
@@ -953,11 +957,12 @@ def _solve_mip(
     costs: np.ndarray | None,
     start: np.ndarray,
     time_limit_s: float,
+    side: Any = None,
 ) -> _MIP:
     """Solve the compact model with HiGHS, ``start`` as its first incumbent."""
     t0 = time.perf_counter()
     n, m = A.shape
-    h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True)
+    h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True, side=side)
     h.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-6)

@@ -27,10 +27,10 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _lagrange, _mclp, terrain
+from blankspot import _lagrange, _mclp, _quotas, terrain
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
-from blankspot._util import id_sort, point_xy
+from blankspot._util import id_sort, point_xy, some
 from blankspot._validate import check_options, positive_metres, warn_user
 from blankspot.assessment import Assessment
 from blankspot.candidates import _point_of, _prepare_sites, _village_of
@@ -573,6 +573,11 @@ def rank_sites(
     environment: str = "suburban",
     threshold_dbm: float = -110.0,
     k_factor: float = 4 / 3,
+    min_per_group: int | Mapping[str, int] | None = None,
+    max_per_group: int | Mapping[str, int] | None = None,
+    group_col: str = "kabupaten",
+    include: Any = None,
+    exclude: Any = None,
 ) -> Plan:
     """Choose and order tower sites by the uncovered businesses they would connect.
 
@@ -634,6 +639,18 @@ def rank_sites(
         polygons given as sites are taken as they are. ``None``: flat discs.
     site_height_m, target_height_m, model, radio_profile, environment, threshold_dbm, k_factor
         The terrain options above (metres, dBm).
+    min_per_group, max_per_group
+        At least / at most so many chosen sites per group (each kabupaten expects its
+        share): a whole number for every group, or a dict ``{group value: n}`` such as
+        ``{"Kabupaten Pesisir Barat": 2}``. Sites without a group are free of quotas.
+    group_col
+        The group of a site: this column of ``sites``, else of the village it stands in
+        (default ``"kabupaten"``).
+    include
+        Site ids already committed: always in the plan (ranked by what they add, like the
+        others), counted in the quotas, ``k`` and the budget.
+    exclude
+        Site ids ruled out: dropped before ranking.
 
     Returns
     -------
@@ -646,6 +663,8 @@ def rank_sites(
     InputError
         ``radius_m`` <= 0, ``k`` < 1, a budget <= 0, unknown ``method``, ``exact`` without
         ``k`` or budget, bad ``weights``, duplicate site ids, missing/negative costs.
+        Quotas and commitments that cannot all be met (the group is named), unknown site
+        ids in ``include``/``exclude``, a ``group_col`` neither sites nor villages have.
     CRSError
         The sites have no CRS.
     NoOverlapError
@@ -671,6 +690,16 @@ def rank_sites(
     contribution (per rupiah with a budget); ``upper_bound`` is the solver's dual bound.
     Both are deterministic: demand and sites are sorted by id first, ties go to the
     smaller site id.
+
+    *Quotas and commitments*: greedy takes the committed sites first, then at each step
+    the best site among those after which every quota can still be met (a group below its
+    maximum; enough sites left in ``k`` and, with a budget, enough money for the cheapest
+    sites the unmet minimums need). So its plan always meets every quota when the quotas
+    can be met (checked up front); no approximation factor is claimed with minimums
+    (``upper_bound`` is that of the problem without quotas, still an upper bound, so the gap
+    shown is an over-estimate). Exact adds one row per group and fixes committed sites in
+    the HiGHS model, with greedy's plan as first incumbent; it skips the swap, reduced-cost
+    fixing and dominance reductions, which are not aware of quotas.
 
     Coverage is a sparse matrix from a KD-tree (circles) or an STRtree (footprints); demand
     points reached by exactly the same sites are merged, and demand no site reaches is
@@ -738,6 +767,15 @@ def rank_sites(
         )
 
     table = _prepare_sites(sites, assessment, id_col=id_col)
+    table, side_args = _quotas_of(
+        table,
+        assessment,
+        min_per_group=min_per_group,
+        max_per_group=max_per_group,
+        group_col=group_col,
+        include=include,
+        exclude=exclude,
+    )
     m = len(table)
 
     # costs
@@ -820,10 +858,19 @@ def rank_sites(
     )
     solve_costs = costs if budget is not None else None
     deadline = t_start + float(time_limit_s) * _SOLVE_SHARE
-    res, bound_method, solve_notes = _solve(
-        A_agg, w_agg, method=method, bound=bound, k=k, budget=budget, costs=solve_costs,
-        deadline=deadline,
-    )  # fmt: skip
+    if side_args is not None:
+        side = _quotas.side_constraints(
+            table.index.to_numpy(dtype=str), **side_args, k=k, budget=budget, costs=costs
+        )
+        res, bound_method, solve_notes = _solve_constrained(
+            A_agg, w_agg, method=method, k=k, budget=budget, costs=solve_costs, side=side,
+            deadline=deadline,
+        )  # fmt: skip
+    else:
+        res, bound_method, solve_notes = _solve(
+            A_agg, w_agg, method=method, bound=bound, k=k, budget=budget, costs=solve_costs,
+            deadline=deadline,
+        )  # fmt: skip
     notes.extend(solve_notes)
     chosen = res.chosen
     if k is not None and len(chosen) < k:
@@ -877,6 +924,130 @@ def rank_sites(
         assessment=assessment,
         unreachable=unreachable,
     )
+
+
+def _quotas_of(
+    table: gpd.GeoDataFrame,
+    assessment: Assessment,
+    *,
+    min_per_group: Any,
+    max_per_group: Any,
+    group_col: str,
+    include: Any,
+    exclude: Any,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any] | None]:
+    """Drop excluded sites; return the arguments of the side constraints (or ``None``)."""
+    ids = table.index.astype(str)
+    for what, given in (("include", include), ("exclude", exclude)):
+        unknown = sorted(set(_quotas._ids(given, what)) - set(ids))
+        if unknown:
+            raise InputError(
+                f"{what} names site id(s) that are not candidate sites: {some(unknown)}. "
+                f"Site ids look like {some(ids[:3])}."
+            )
+    inc, exc = _quotas._ids(include, "include"), _quotas._ids(exclude, "exclude")
+    both = sorted(set(inc) & set(exc))
+    if both:
+        raise InputError(f"Site(s) {some(both)} are both in include and in exclude.")
+    if exc:
+        table = table[~ids.isin(exc)]
+        log.info("rank_sites: %d sites excluded", len(exc))
+        if len(table) == 0:
+            raise InputError("exclude rules out every candidate site: nothing is left to rank.")
+    if min_per_group is None and max_per_group is None and not inc:
+        return table, None
+    groups = None
+    if min_per_group is not None or max_per_group is not None:
+        if group_col in table.columns:
+            groups = table[group_col]
+        elif group_col in assessment.villages.columns and "village_id" in table.columns:
+            v = assessment.villages[group_col]
+            v.index = v.index.astype(str)
+            groups = table["village_id"].astype("string").map(v)
+        else:
+            raise InputError(
+                f"group_col={group_col!r} is neither a column of the sites nor of the villages "
+                "(with the sites' village_id); fill it (attach_parent_names) or name another."
+            )
+        groups = groups.astype("string")
+    return table, {
+        "groups": groups,
+        "group_col": group_col,
+        "min_per_group": min_per_group,
+        "max_per_group": max_per_group,
+        "include": inc,
+    }
+
+
+def _solve_constrained(
+    A: sp.csr_matrix,
+    w: np.ndarray,
+    *,
+    method: str,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    side: _quotas.SideConstraints,
+    deadline: float,
+) -> tuple[_mclp.MCLPResult, str, list[str]]:
+    """Greedy or exact under quotas and commitments; the bound is the unconstrained one."""
+    A = _mclp._as_csc(A)
+    notes: list[str] = []
+    free = _mclp.greedy_mclp(A, w, k=k, budget=budget, costs=costs)
+    coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
+    upper = min(free.upper_bound, coverable) if (k or budget) is not None else coverable
+    plans = [_quotas.constrained_greedy(A, w, k=k, budget=budget, costs=costs, side=side)]
+    if budget is not None:
+        plans.append(
+            _quotas.constrained_greedy(
+                A, w, k=k, budget=budget, costs=costs, side=side, by_ratio=True
+            )
+        )
+    chosen = max(plans, key=lambda p: _lagrange.plan_value(A, w, p))
+    how = "bound of the problem without quotas (greedy online bound), still an upper bound"
+    status = "greedy"
+    if method == "exact":
+        chosen, dual, status, note = _quotas.constrained_exact(
+            A, w, k=k, budget=budget, costs=costs, side=side, start=chosen,
+            time_limit_s=max(1e-3, deadline - time.perf_counter()),
+        )  # fmt: skip
+        if "Infeasible" in status:
+            raise InputError(
+                "The quotas and commitments cannot all be met together with k/budget_idr "
+                "(HiGHS proves no plan meets them); lower the quotas or raise the limits."
+            )
+        upper = min(upper, dual)
+        how = f"exact: {note}"
+        if not status.startswith("Optimal"):
+            msg = f"the exact solve with quotas stopped ({status}) before proving the optimum"
+            warn_user(msg)
+            notes.append(msg)
+    # build order: each site by what it adds given the ones before (committed ones too)
+    order = _quotas.constrained_greedy(
+        A[:, chosen], w, k=len(chosen), budget=None, costs=None,
+        side=dataclasses.replace(
+            side, group=np.full(len(chosen), -1), names=(), min_count=np.zeros(0, int),
+            max_count=np.zeros(0, int), forced=np.ones(len(chosen), dtype=bool),
+        ),
+    )  # fmt: skip
+    chosen = np.asarray(chosen, dtype=np.int64)[order]
+    gains = np.diff(
+        np.r_[0.0, [_lagrange.plan_value(A, w, chosen[: i + 1]) for i in range(len(chosen))]]
+    )
+    value = float(gains.sum())
+    if status.startswith("Optimal"):
+        upper = value
+    upper = max(upper, value)
+    res = _mclp.MCLPResult(
+        chosen=chosen,
+        gains=gains,
+        objective=value,
+        upper_bound=upper,
+        gap=_mclp.relative_gap(value, upper),
+        method=method,
+        status=status,
+    )
+    return res, how, notes
 
 
 #: Share of ``time_limit_s`` the solver may use; the rest is for tables and backhaul.
