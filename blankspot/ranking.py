@@ -696,10 +696,11 @@ def rank_sites(
     maximum; enough sites left in ``k`` and, with a budget, enough money for the cheapest
     sites the unmet minimums need). So its plan always meets every quota when the quotas
     can be met (checked up front); no approximation factor is claimed with minimums
-    (``upper_bound`` is that of the problem without quotas, still an upper bound, so the gap
-    shown is an over-estimate). Exact adds one row per group and fixes committed sites in
-    the HiGHS model, with greedy's plan as first incumbent; it skips the swap, reduced-cost
-    fixing and dominance reductions, which are not aware of quotas.
+    (``upper_bound`` is that of the problem without quotas, computed as ``bound=`` says:
+    still an upper bound, so the gap shown can over-estimate). Exact adds one row per group
+    and fixes committed sites in the HiGHS model, with greedy's plan as first incumbent; it
+    skips the swap, reduced-cost fixing and dominance reductions, which are not aware of
+    quotas, and its bound is HiGHS' dual bound of the model with quotas.
 
     Coverage is a sparse matrix from a KD-tree (circles) or an STRtree (footprints); demand
     points reached by exactly the same sites are merged, and demand no site reaches is
@@ -863,8 +864,8 @@ def rank_sites(
             table.index.to_numpy(dtype=str), **side_args, k=k, budget=budget, costs=costs
         )
         res, bound_method, solve_notes = _solve_constrained(
-            A_agg, w_agg, method=method, k=k, budget=budget, costs=solve_costs, side=side,
-            deadline=deadline,
+            A_agg, w_agg, method=method, bound=bound, k=k, budget=budget, costs=solve_costs,
+            side=side, deadline=deadline,
         )  # fmt: skip
     else:
         res, bound_method, solve_notes = _solve(
@@ -984,6 +985,7 @@ def _solve_constrained(
     w: np.ndarray,
     *,
     method: str,
+    bound: str,
     k: int | None,
     budget: float | None,
     costs: np.ndarray | None,
@@ -993,9 +995,14 @@ def _solve_constrained(
     """Greedy or exact under quotas and commitments; the bound is the unconstrained one."""
     A = _mclp._as_csc(A)
     notes: list[str] = []
-    free = _mclp.greedy_mclp(A, w, k=k, budget=budget, costs=costs)
+    # the bound of the problem without quotas (bound=), valid because quotas and
+    # commitments only shrink the set of plans; exact tightens it with HiGHS' dual bound
+    free, free_how, _ = _solve(
+        A, w, method="greedy", bound=bound, k=k, budget=budget, costs=costs,
+        deadline=min(deadline, time.perf_counter() + LAGRANGIAN_BOUND_S),
+    )  # fmt: skip
     coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
-    upper = min(free.upper_bound, coverable) if (k or budget) is not None else coverable
+    upper = min(free.upper_bound, coverable)
     plans = [_quotas.constrained_greedy(A, w, k=k, budget=budget, costs=costs, side=side)]
     if budget is not None:
         plans.append(
@@ -1004,7 +1011,7 @@ def _solve_constrained(
             )
         )
     chosen = max(plans, key=lambda p: _lagrange.plan_value(A, w, p))
-    how = "bound of the problem without quotas (greedy online bound), still an upper bound"
+    how = f"{free_how}, computed without the quotas (still an upper bound)"
     status = "greedy"
     if method == "exact":
         chosen, dual, status, note = _quotas.constrained_exact(

@@ -73,14 +73,16 @@ def test_exact_equals_brute_force_and_greedy_is_feasible(seed):
             return
         with pytest.raises(InputError, match="cannot all be met"):
             _solve_constrained(
-                A, w, method="exact", k=k, budget=budget, costs=costs, side=sc, deadline=1e18
-            )
+                A, w, method="exact", bound="greedy", k=k, budget=budget, costs=costs,
+                side=sc, deadline=1e18,
+            )  # fmt: skip
         return
     sc = side()
     for method in ("greedy", "exact"):
         res, _, _ = _solve_constrained(
-            A, w, method=method, k=k, budget=budget, costs=costs, side=sc, deadline=1e18
-        )
+            A, w, method=method, bound="lagrangian", k=k, budget=budget, costs=costs,
+            side=sc, deadline=1e18,
+        )  # fmt: skip
         chosen = res.chosen
         assert sc.feasible(chosen), (method, chosen)
         assert len(chosen) <= k
