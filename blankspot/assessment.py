@@ -22,7 +22,7 @@ from blankspot._errors import (
     NoOverlapError,
 )
 from blankspot._validate import check_options, require_crs, warn_user, working_crs
-from blankspot.io import _check_village_geometries, read_businesses
+from blankspot.io import _check_village_geometries, _parse_quantities, read_businesses
 
 __all__ = ["Assessment", "assess"]
 
@@ -557,7 +557,11 @@ def _assess_counts(
             f"{', '.join(dup[:10])}. Sum them per village first (counts.groupby(level=0).sum())."
         )
     raw = pd.Series(counts.to_numpy(), index=ids)
-    values = pd.to_numeric(raw, errors="coerce")
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        values = pd.to_numeric(raw, errors="coerce")
+    else:  # text: one number format for the column ("1.500" is 1500 next to "2,5")
+        parsed, *_ = _parse_quantities(raw, what="the business counts")
+        values = pd.Series(parsed, index=ids)
     # a count that is not a usable number cannot be accounted for, so it is an error, not a row
     # quietly dropped: the totals must add up
     problems = {

@@ -831,6 +831,11 @@ def _decode(data: bytes, *, origin: str) -> str:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{origin} starts as UTF-16 but does not decode: {exc}") from exc
     text = data.decode("utf-8", errors="surrogateescape")
     bad = [m.start() for m in re.finditer("[\udc80-\udcff]", text)]
     if not bad:
@@ -1450,7 +1455,7 @@ def _tower_table(source: Any) -> tuple[pd.DataFrame, str, int]:
     if hasattr(source, "read"):
         content = source.read()
         if isinstance(content, bytes):
-            content = _decode(content, origin="The businesses text buffer")
+            content = _decode(content, origin="The towers text buffer")
         origin = "the towers text buffer"
         first = content.split("\n", 1)[0].rstrip("\r")
 
@@ -1503,8 +1508,11 @@ def _tower_table(source: Any) -> tuple[pd.DataFrame, str, int]:
             table = pd.read_csv(
                 opener(), header=None, names=list(OPENCELLID_COLUMNS), dtype="str", index_col=False
             )
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise InputFileError(f"Cannot read towers file {origin} as CSV: {exc}") from exc
+    except (pd.errors.ParserError, ValueError, OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(
+            f"Cannot read towers file {origin} as CSV ({type(exc).__name__}: {exc}). If it is "
+            "truncated or damaged, download it again (a .gz can be tested with gzip -t)."
+        ) from exc
     if header:
         canon = {c.lower(): c for c in OPENCELLID_COLUMNS}
         table = table.rename(columns=lambda c: canon.get(str(c).strip().lower(), c))

@@ -423,3 +423,12 @@ def test_raster_sentinel_note_reaches_the_assessment(villages, shops, tmp_path):
         src = coverage.from_raster(path)
     result = assess(villages, shops, src, crs=CRS_UTM)
     assert any("undeclared nodata" in n for n in result.notes)
+
+
+def test_counts_as_text_follow_the_column_number_format(villages, signal_tif):
+    # '1.500' is one thousand five hundred next to '2,5' (decimal comma)
+    counts = pd.Series({V1: "1.500", V2: "2,5"})
+    result = assess(villages, counts, coverage.from_raster(signal_tif), crs=CRS_UTM)
+    assert result.accounting["input"] == pytest.approx(1502.5)
+    with pytest.raises(blankspot.InputError, match=r"business counts has numbers that read two"):
+        assess(villages, pd.Series({V1: "1.500"}), signal_tif, crs=CRS_UTM)

@@ -990,3 +990,19 @@ def test_a_folder_as_businesses_is_an_input_file_error(tmp_path: Path) -> None:
 def test_read_villages_of_a_non_path_is_an_input_error(source) -> None:
     with pytest.raises(InputError, match=r"villages source should be a path, a glob pattern"):
         read_villages(source)
+
+
+def test_utf16_csv_from_excel_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "umkm.txt"
+    path.write_bytes("nama\tlat\tlon\nKopi Café\t-5.3\t105.3\n".encode("utf-16"))
+    b = read_businesses(path)
+    assert b["nama"].tolist() == ["Kopi Café"] and b["lat"].tolist() == [-5.3]
+
+
+def test_truncated_gzip_towers_is_an_input_file_error(tmp_path: Path) -> None:
+    rows = "".join(f"LTE,510,10,{i},{i},0,105.2,-5.4,1000,1,1,1,1,0\n" for i in range(5000))
+    whole = gzip.compress(rows.encode())
+    path = tmp_path / "510.csv.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputFileError, match=r"510\.csv\.gz' as CSV.*truncated or damaged"):
+        read_towers(path)
