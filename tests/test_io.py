@@ -696,10 +696,7 @@ def test_rejected_rows_needs_the_column() -> None:
 
 
 @pytest.mark.slow
-def test_businesses_500k_rows_is_vectorised(tmp_path: Path) -> None:
-    # a timing guard with a wide margin for a busy 2-core machine (measured ~1-2 s)
-    import time
-
+def test_businesses_500k_rows_all_accounted(tmp_path: Path) -> None:
     n = 500_000
     rng = np.random.default_rng(0)
     df = pd.DataFrame(
@@ -709,11 +706,8 @@ def test_businesses_500k_rows_is_vectorised(tmp_path: Path) -> None:
         }
     )
     df.loc[::1000, "lat"] = "abc"  # 500 rejected rows
-    t0 = time.perf_counter()
     b = read_businesses(df)
-    elapsed = time.perf_counter() - t0
     assert int(b["rejected_reason"].notna().sum()) == 500
-    assert elapsed < 15, elapsed
 
 
 # --------------------------------------------------------------------------------------
