@@ -15,6 +15,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
+from blankspot import _geodesy
 from blankspot import coverage as cov
 from blankspot._errors import (
     EmptyInputError,
@@ -188,19 +189,19 @@ def assess(
     wcrs = working_crs(villages, crs)
     source = _as_coverage(coverage)
     vil = villages.to_crs(wcrs)
-    cov.check_overlap(source, tuple(vil.total_bounds), wcrs)
-
-    cover = source.village_cover(vil.geometry, wcrs)
-    area_m2 = np.asarray(cover.area_m2, dtype="float64")
-    covered_m2 = np.asarray(cover.covered_area_m2, dtype="float64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(area_m2 > 0, np.clip(covered_m2 / area_m2, 0.0, 1.0), 0.0)
+    # extents compared in lon/lat: a box in one UTM zone is skewed far from its meridian
+    lonlat = villages.geometry.to_crs(_geodesy.WGS84)
+    cov.check_overlap(source, tuple(lonlat.total_bounds), _geodesy.WGS84)
+    # per UTM zone unless the caller fixed one CRS; areas on the ellipsoid (see _geodesy)
+    share, area_m2, uncovered = _geodesy.village_cover_by_zone(
+        source, villages.geometry, wcrs, per_zone=crs is None
+    )
 
     out_v = vil.copy()
     out_v["area_km2"] = area_m2 / 1e6
     out_v["covered_area_share"] = share
 
-    spots = _blank_spot_table(cover.uncovered, vil)
+    spots = _blank_spot_table(uncovered, vil)
 
     if _is_register(businesses):
         return _assess_register(
@@ -740,7 +741,7 @@ def _blank_spot_table(uncovered: gpd.GeoDataFrame, vil: gpd.GeoDataFrame) -> gpd
         crs=vil.crs,
     )
     geoms = spots.geometry.array
-    spots["area_km2"] = shapely.area(geoms) / 1e6
+    spots["area_km2"] = uncovered["area_m2"].to_numpy(dtype="float64") / 1e6
     # stable numbering: by village id, then largest first, then position
     c = shapely.centroid(geoms)
     order = np.lexsort(

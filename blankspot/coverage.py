@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from blankspot import _raster, terrain
+from blankspot import _geodesy, _raster, terrain
 from blankspot._errors import (
     BlankspotWarning,
     CRSError,
@@ -265,43 +265,6 @@ def _vector_points(parts: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarra
         return covered
     hit = shapely.STRtree(parts).query(shapely.points(x[ok], y[ok]), predicate="intersects")[0]
     covered[ok[hit]] = True
-    return covered
-
-
-#: Points per batch in :func:`_disc_points` (bounds the candidate pair arrays).
-POINTS_PER_BATCH = 50_000
-
-
-def _disc_points(
-    discs: np.ndarray, centres: np.ndarray, radius_m: np.ndarray, x: np.ndarray, y: np.ndarray
-) -> np.ndarray:
-    """Whether each point lies in (or on) any disc: the same answer as ``_vector_points``.
-
-    A disc is the regular ``4 * DISC_QUAD_SEGS``-gon inscribed in the circle of radius ``r``,
-    so a point nearer its tower than the apothem ``r cos(pi / n)`` is inside and one
-    farther than ``r`` outside; only points in that thin ring (0.03 % of ``r``) are tested
-    against the polygon. With thousands of overlapping discs this replaces millions of
-    point-in-polygon tests by arithmetic on the bounding-box candidates (STRtree).
-    """
-    covered = np.zeros(x.size, dtype=bool)
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    if discs.size == 0 or ok.size == 0:
-        return covered
-    tree = shapely.STRtree(discs)
-    tol = 1e-6  # metres: far above the rounding of the disc vertices, far below a pixel
-    inner = np.maximum(radius_m * math.cos(math.pi / (4 * DISC_QUAD_SEGS)) - tol, 0.0) ** 2
-    outer = (radius_m + tol) ** 2
-    for start in range(0, ok.size, POINTS_PER_BATCH):  # batches of points, not rows
-        sel = ok[start : start + POINTS_PER_BATCH]
-        p, d = tree.query(shapely.points(x[sel], y[sel]))  # bounding boxes only: fast
-        d2 = (x[sel][p] - centres[d, 0]) ** 2 + (y[sel][p] - centres[d, 1]) ** 2
-        hit = np.zeros(sel.size, dtype=bool)
-        hit[p[d2 <= inner[d]]] = True
-        ring = (d2 > inner[d]) & (d2 <= outer[d]) & ~hit[p]
-        if ring.any():
-            exact = shapely.intersects_xy(discs[d[ring]], x[sel][p[ring]], y[sel][p[ring]])
-            hit[p[ring][exact]] = True
-        covered[sel] = hit
     return covered
 
 
@@ -862,36 +825,44 @@ class TowerCoverage:
         key = _crs_key(crs)
         if key not in self._cache:
             if self.footprints is not None:
-                geoms = self.footprints.to_crs(crs).values
+                self._cache[key] = np.asarray(self.footprints.to_crs(crs).values, dtype=object)
             else:
-                pts = self.towers.geometry.to_crs(crs).values
-                geoms = shapely.buffer(pts, self.radius_m, quad_segs=DISC_QUAD_SEGS)
-            self._cache[key] = np.asarray(geoms, dtype=object)
+                lonlat = shapely.get_coordinates(self.towers.geometry.to_crs(_WGS84).values)
+                self._cache[key] = _geodesy.geodesic_discs(
+                    lonlat[:, 0], lonlat[:, 1], self.radius_m, crs, n_vertices=4 * DISC_QUAD_SEGS
+                )
         return self._cache[key]
 
     def bounds_in(self, crs: Any) -> tuple[float, float, float, float]:
-        """Extent of the discs in ``crs`` (built in a local UTM zone when ``crs`` is lon/lat)."""
+        """Extent of the discs in ``crs``."""
         crs = require_crs(crs, what="bounds_in(crs)")
-        work = crs if crs.is_projected else self.towers.estimate_utm_crs()
-        b = shapely.total_bounds(self._parts(work))
-        return _transform_bounds(tuple(b), work, crs)  # type: ignore[arg-type]
+        if "bounds" not in self._cache:  # the discs' northern, eastern... points suffice
+            lonlat = shapely.get_coordinates(self.towers.geometry.to_crs(_WGS84).values)
+            self._cache["bounds"] = shapely.total_bounds(
+                _geodesy.geodesic_discs(
+                    lonlat[:, 0], lonlat[:, 1], self.radius_m, _WGS84, n_vertices=4
+                )
+            )
+        return _transform_bounds(tuple(self._cache["bounds"]), _WGS84, crs)  # type: ignore[arg-type]
 
     def points(
         self, x: np.ndarray, y: np.ndarray, crs: Any
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Covered where a point is inside (or on) any tower disc; no signal."""
+        """Covered where a point is within a tower's geodesic radius (ECEF chord); no signal."""
         crs = require_crs(crs, what="points(crs)")
         x, y = _xy(x, y)
-        self.discs(crs)  # validates that crs is projected
         if self.footprints is not None:
             return _vector_points(_polygonal_parts(self._parts(crs))[0], x, y), None
-        return _disc_points(self._parts(crs), self._centres(crs), self.radius_m, x, y), None
+        return _geodesy.within_reach(
+            self._centres(), self.radius_m, _geodesy.ecef_of(x, y, crs)
+        ), None
 
-    def _centres(self, crs: CRS) -> np.ndarray:
-        key = _crs_key(crs) + " centres"
-        if key not in self._cache:
-            self._cache[key] = shapely.get_coordinates(self.towers.geometry.to_crs(crs).values)
-        return self._cache[key]
+    def _centres(self) -> np.ndarray:
+        """Tower positions as earth-centred (ECEF) coordinates, metres."""
+        if "ecef" not in self._cache:
+            xy = shapely.get_coordinates(self.towers.geometry.values)
+            self._cache["ecef"] = _geodesy.ecef_of(xy[:, 0], xy[:, 1], self.towers.crs)
+        return self._cache["ecef"]
 
     def village_cover(self, villages: gpd.GeoSeries, crs: Any) -> VillageCover:
         """Covered area = area of the union of discs inside each village."""
@@ -970,10 +941,14 @@ def from_towers(
 
     Notes
     -----
-    Discs are buffered in the projected working CRS (metres), as 128-gons whose area is
-    within 0.04 % of pi r². OpenCelliD ``range`` is estimated from where phones saw the
-    cell, so it can be far larger or smaller than the real service area; pass ``radius_m``
-    to plan with a uniform, defensible radius.
+    A business is covered when its geodesic distance to a tower is at most the radius
+    (measured as a chord between earth-centred coordinates, exact to 1e-7). Village areas
+    use 128-gons inscribed in the geodesic circles (area within 0.04 % of the circle's),
+    built with :meth:`pyproj.Geod.fwd`, so they are right in any UTM zone.
+
+    OpenCelliD ``range`` is estimated from where phones saw the cell, so it can be far
+    larger or smaller than the real service area; pass ``radius_m`` to plan with a uniform,
+    defensible radius.
 
     The defaults (``DEFAULT_RADIUS_M``) are conservative rural macro-cell reaches: GSM and
     CDMA 6 km (800-900 MHz carry furthest), LTE 5 km (inside the 4-8 km that rural 4G macro
@@ -1601,12 +1576,12 @@ def check_overlap(
     >>> check_overlap(cov, (5.0, 5.0, 20.0, 20.0), "EPSG:32748")  # overlaps: returns None
     """
     crs = require_crs(crs, what="check_overlap(crs)")
-    sb = source.bounds_in(crs)
     vb = tuple(float(b) for b in villages_bounds)
-    if sb[0] < vb[2] and vb[0] < sb[2] and sb[1] < vb[3] and vb[1] < sb[3]:
-        return
+    # compared in lon/lat: a box far from its UTM zone's meridian is skewed
     s_ll = source.bounds_in(_WGS84)
     v_ll = _transform_bounds(vb, crs, _WGS84)  # type: ignore[arg-type]
+    if s_ll[0] < v_ll[2] and v_ll[0] < s_ll[2] and s_ll[1] < v_ll[3] and v_ll[1] < s_ll[3]:
+        return
     raise NoOverlapError(
         f"{source.description} covers {lonlat_text(s_ll)} but the villages cover "
         f"{lonlat_text(v_ll)}: they do not overlap. Check that each layer has its true CRS "

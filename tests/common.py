@@ -26,6 +26,9 @@ from shapely.geometry import box
 
 CRS_UTM = "EPSG:32748"
 X0, Y0 = 500_000.0, 9_400_000.0
+#: UTM's scale on its central meridian (x = 500 km, where X0 is): a planar m² there is
+#: 1 / K0² m² on the ellipsoid, the area blankspot reports.
+K0 = 0.9996
 TRANSFORM = Affine(1, 0, X0, 0, -1, Y0 + 10)
 
 VILLAGE_BOXES = {

@@ -14,7 +14,7 @@ from shapely.geometry import Point, box
 import blankspot
 from blankspot import coverage
 from blankspot.assessment import assess
-from tests.common import CRS_UTM, X0, Y0
+from tests.common import CRS_UTM, K0, X0, Y0
 
 # Business points (metres, UTM 48S) and what they meet, counted on the raster of common.py:
 #   b0 V1 row 1 col 1  -90 dBm  covered
@@ -85,7 +85,7 @@ def test_raster_assessment_by_hand(villages, shops, signal_tif):
     v = result.villages
     assert list(v.index) == [V1, V2, V3, V4]
     np.testing.assert_allclose(v["covered_area_share"], [1.0, 10 / 25, 0.0, 5 / 25], atol=1e-9)
-    np.testing.assert_allclose(v["area_km2"], [25e-6] * 4)
+    np.testing.assert_allclose(v["area_km2"], [25e-6 / K0**2] * 4, rtol=1e-6)
     assert v["n_businesses"].tolist() == [1, 2, 1, 2]
     assert v["n_covered"].tolist() == [1, 1, 0, 1]
     assert v["n_uncovered"].tolist() == [0, 1, 1, 1]
@@ -100,7 +100,9 @@ def test_blank_spot_polygons_by_hand(villages, shops, signal_tif):
     spots = result.blank_spots.sort_values("village_id")
     # V2: the right 3 columns (15 m2); V3: all of it (25 m2); V4: rows 6-9 (20 m2)
     assert spots["village_id"].tolist() == [V2, V3, V4]
-    np.testing.assert_allclose(spots["area_km2"] * 1e6, [15.0, 25.0, 20.0], atol=1e-6)
+    np.testing.assert_allclose(
+        spots["area_km2"] * 1e6, np.array([15.0, 25.0, 20.0]) / K0**2, rtol=1e-6
+    )
     assert spots["n_businesses"].tolist() == [1, 1, 1]
     np.testing.assert_allclose(spots["weighted_businesses"], [3.0, 4.0, 6.0])
     assert list(spots.index) == [f"{V2}-1", f"{V3}-1", f"{V4}-1"]

@@ -15,7 +15,7 @@ import geopandas as gpd
 import pyogrio
 import rasterio
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, box
 
 from blankspot import coverage
@@ -41,6 +41,7 @@ from blankspot.coverage import (
 from tests.common import (
     CRS_UTM,
     EXPECTED_SHARE_AT_MINUS_110,
+    K0,
     TRANSFORM,
     X0,
     Y0,
@@ -377,14 +378,16 @@ def towers_frame(rows, crs="EPSG:4326") -> gpd.GeoDataFrame:
 
 
 def test_towers_disc_area_by_hand():
-    # one LTE tower with range 1000 m in the middle of a 10 x 10 km village in UTM: the disc
-    # is a regular 128-gon inscribed in the circle, area (128 / 2) r^2 sin(2 pi / 128)
-    # = 3,140,331 m2, 0.040 % under pi r^2 = 3,141,593 m2
+    # one LTE tower with range 1000 m on the central meridian of UTM 48S, in the middle of a
+    # 10 x 10 km village: the disc is a regular 128-gon inscribed in the geodesic circle,
+    # area (128 / 2) r^2 sin(2 pi / 128) = 3,140,331 m2 on the ellipsoid (0.040 % under
+    # pi r^2), which UTM draws K0^2 times as large on its central meridian
     t = towers_frame([("LTE", 1000.0, Point(500_000, 9_400_000))], crs=CRS_UTM)
     v = geoseries([box(495_000, 9_395_000, 505_000, 9_405_000)])
     vc = from_towers(t).village_cover(v, UTM)
-    assert vc.covered_area_m2[0] == pytest.approx(64 * 1000**2 * math.sin(2 * math.pi / 128))
-    assert vc.covered_area_m2[0] == pytest.approx(math.pi * 1000**2, rel=5e-4)
+    polygon = 64 * 1000**2 * math.sin(2 * math.pi / 128)
+    assert vc.covered_area_m2[0] == pytest.approx(polygon * K0**2, rel=1e-6)
+    assert vc.covered_area_m2[0] / K0**2 == pytest.approx(math.pi * 1000**2, rel=5e-4)
     assert vc.uncovered.area.sum() == pytest.approx(1e8 - vc.covered_area_m2[0])
     assert len(vc.uncovered) == 1  # a village with a hole is one contiguous piece
 
@@ -883,32 +886,32 @@ def test_union_points_stay_exact(signal_tif):
     assert vc.covered_area_m2[0] == pytest.approx(13.0)
 
 
-def test_tower_points_equal_the_polygon_test():
+def test_tower_points_are_within_the_geodesic_radius():
     rng = np.random.default_rng(31)
     xy = rng.uniform([X0, Y0], [X0 + 3000, Y0 + 3000], (40, 2))
-    t = towers_frame(
-        [("LTE", r, Point(*p)) for r, p in zip(rng.uniform(30, 300, 40), xy, strict=True)],
-        crs=CRS_UTM,
-    )
+    radius = rng.uniform(30, 300, 40)
+    t = towers_frame([("LTE", r, Point(*p)) for r, p in zip(radius, xy, strict=True)], crs=CRS_UTM)
     cov = from_towers(t)
-    discs = np.asarray(cov.discs(UTM).values, dtype=object)
-    # random points, the disc vertices, edge midpoints (on the boundary up to rounding)
-    # and points a hair inside / outside the apothem and the circle
-    verts = shapely.get_coordinates(shapely.get_exterior_ring(discs[:5]))
-    mids = (verts[:-1] + verts[1:]) / 2
-    ang = rng.uniform(0, 2 * np.pi, 40)
-    apothem = cov.radius_m * math.cos(math.pi / 128)
-    rings = [
-        xy + (rad[:, None] * np.column_stack([np.cos(ang), np.sin(ang)]))
-        for rad in (apothem - 1e-4, apothem + 1e-4, cov.radius_m - 1e-4, cov.radius_m + 1e-4)
-    ]
-    pts = np.concatenate([rng.uniform([X0, Y0], [X0 + 3000, Y0 + 3000], (3000, 2)), verts, mids])
-    pts = np.concatenate([pts, *rings, [[np.nan, Y0]]])
-    covered, signal = cov.points(pts[:, 0], pts[:, 1], UTM)
-    # independent: shapely's intersects of every point with every disc (brute force)
-    expected = shapely.intersects(discs[:, None], shapely.points(pts)[None, :]).any(axis=0)
+    to_ll = Transformer.from_crs(UTM, 4326, always_xy=True)
+    t_lon, t_lat = to_ll.transform(xy[:, 0], xy[:, 1])
+    # random points, and points a millimetre inside / outside each geodesic circle
+    geod = Geod(ellps="WGS84")
+    az = rng.uniform(-180, 180, 40)
+    rings = [geod.fwd(t_lon, t_lat, az, radius + dr)[:2] for dr in (-1e-3, 1e-3)]
+    p_lon, p_lat = to_ll.transform(*rng.uniform([X0, Y0], [X0 + 3000, Y0 + 3000], (3000, 2)).T)
+    lon = np.concatenate([p_lon, *(r[0] for r in rings)])
+    lat = np.concatenate([p_lat, *(r[1] for r in rings)])
+    x, y = to_ll.transform(lon, lat, direction="INVERSE")
+    covered, signal = cov.points(np.r_[x, np.nan], np.r_[y, Y0], UTM)
+    # independent: pyproj's geodesic distance from every point to every tower
+    n = lon.size
+    _, _, dist = geod.inv(
+        np.repeat(lon, 40), np.repeat(lat, 40), np.tile(t_lon, n), np.tile(t_lat, n)
+    )
+    expected = (np.asarray(dist).reshape(n, 40) <= radius).any(axis=1)
     assert signal is None
-    np.testing.assert_array_equal(covered, expected)
+    np.testing.assert_array_equal(covered, np.r_[expected, False])
+    assert expected[3000:3040].all()  # just inside the circles
     assert expected.sum() > 500 and (~expected).sum() > 500
 
 
