@@ -33,11 +33,14 @@ from pyproj import CRS, Geod, Transformer
 __all__ = [
     "EQUAL_AREA_CRS",
     "area_m2",
+    "by_zone",
     "chord_m",
     "ecef",
     "ecef_of",
     "geodesic_discs",
     "lonlat_of",
+    "to_crs",
+    "transform_xy",
     "utm_epsg",
     "village_cover_by_zone",
     "within_reach",
@@ -295,3 +298,30 @@ def within_reach(centres: np.ndarray, radius_m: np.ndarray, points: np.ndarray) 
                 reach = pairs["v"] <= chord[g][pairs["i"]]
                 out[unsure[pairs["j"][reach]]] = True
     return out
+
+
+def by_zone(geoms: np.ndarray, crs: CRS) -> list[tuple[np.ndarray, CRS]]:
+    """Positions of ``geoms`` grouped by the UTM zone of their centroid, with the zone's CRS.
+
+    Zones in EPSG order; positions ascending. For work done in metres on a plane (lattices,
+    grid cells) where one UTM zone for a whole country would stretch distances by up to 20 %.
+    """
+    zones = zone_of(np.asarray(geoms, dtype=object), crs)
+    return [
+        (np.flatnonzero(zones == z), CRS.from_epsg(int(z)) if z > 0 else CRS.from_user_input(crs))
+        for z in np.unique(zones)
+    ]
+
+
+def transform_xy(xy: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
+    """``(n, 2)`` coordinates moved from ``src`` to ``dst`` (a copy-free no-op when equal)."""
+    xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    if CRS.from_user_input(src).equals(dst) or len(xy) == 0:
+        return xy
+    x, y = _transformer(src, dst).transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+def to_crs(geoms: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
+    """Geometries moved from ``src`` to ``dst`` as a shapely array."""
+    return np.asarray(gpd.GeoSeries(geoms, crs=src).to_crs(dst).array, dtype=object)

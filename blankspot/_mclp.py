@@ -105,7 +105,8 @@ def coverage_from_points(
     Parameters
     ----------
     demand_xy, site_xy
-        ``(n, 2)`` and ``(m, 2)`` coordinates in one projected CRS (metres).
+        ``(n, d)`` and ``(m, d)`` coordinates in metres: planar ``(x, y)`` in one projected
+        CRS, or earth-centred ``(x, y, z)`` with chord radii (what :func:`rank_sites` uses).
     radius_m
         One radius or one per site, metres. A demand point exactly at the radius is covered.
 
@@ -128,8 +129,10 @@ def coverage_from_points(
     >>> A.toarray().ravel().tolist()
     [True, False]
     """
-    demand_xy = np.asarray(demand_xy, dtype="float64").reshape(-1, 2)
-    site_xy = np.asarray(site_xy, dtype="float64").reshape(-1, 2)
+    demand_xy = np.asarray(demand_xy, dtype="float64")
+    dim = demand_xy.shape[-1] if demand_xy.ndim == 2 else 2
+    demand_xy = demand_xy.reshape(-1, dim)
+    site_xy = np.asarray(site_xy, dtype="float64").reshape(-1, dim)
     n, m = len(demand_xy), len(site_xy)
     radius = np.broadcast_to(np.asarray(radius_m, dtype="float64"), (m,))
     if n == 0 or m == 0:

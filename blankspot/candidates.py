@@ -18,6 +18,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
+from blankspot import _geodesy
 from blankspot._errors import EmptyInputError, InputError, InputFileError, NoOverlapError
 from blankspot._examples import _toy_assessment  # noqa: F401 - used by the doctests
 from blankspot._util import id_sort, lonlat_extent, point_xy, some
@@ -331,6 +332,26 @@ def _lattice_in(polys: np.ndarray, spacing_m: float) -> np.ndarray:
     return cells.astype("float64") * spacing_m
 
 
+def _cluster_centres(xy: np.ndarray, w: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Weighted centre of the points in each ``spacing_m`` cell (plain mean if weights are 0)."""
+    if len(xy) == 0:
+        return np.empty((0, 2))
+    cell = np.floor(xy / spacing_m).astype(np.int64)
+    _, inv = np.unique(cell, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    tot = np.bincount(inv, weights=w)
+    cnt = np.bincount(inv).astype("float64")
+    use_w = tot > 0
+    wx = np.where(use_w[inv], w, 1.0)
+    den = np.where(use_w, tot, cnt)
+    return np.column_stack(
+        [
+            np.bincount(inv, weights=wx * xy[:, 0]) / den,
+            np.bincount(inv, weights=wx * xy[:, 1]) / den,
+        ]
+    )
+
+
 def _reading_order(xy: np.ndarray) -> np.ndarray:
     """North to south, then west to east: the order ids are given in."""
     return np.lexsort((xy[:, 0], -xy[:, 1]))
@@ -364,11 +385,13 @@ def candidate_sites(
         Grid spacing and cluster size, metres (default 2000).
     grid
         Add the points of a ``spacing_m`` grid (aligned on multiples of ``spacing_m`` in the
-        working CRS) that lie in blank spots holding uncovered businesses.
+        UTM zone of each blank spot, so the spacing is true metres anywhere) that lie in
+        blank spots holding uncovered businesses.
     clusters
         Add the weighted centre of the uncovered businesses in each ``spacing_m`` x
-        ``spacing_m`` cell. In counts mode (no business locations) these are the
-        representative points of the blank spots whose village has uncovered businesses.
+        ``spacing_m`` cell (of each business's UTM zone). In counts mode (no business
+        locations) these are the representative points of the blank spots whose village
+        has uncovered businesses.
     user_sites
         Your own sites (government land, existing non-telecom towers), as accepted by
         :func:`read_sites`: added with ``source = "user"`` (or their own ``source``).
@@ -423,7 +446,12 @@ def candidate_sites(
         holding = spots["village_id"].isin(needy).to_numpy() if len(spots) else np.zeros(0, bool)
 
     if grid:
-        xy = _lattice_in(np.asarray(spots.geometry.array[holding]), spacing_m)
+        polys = np.asarray(spots.geometry.array[holding])
+        found = [np.empty((0, 2))]
+        for pos, zcrs in _geodesy.by_zone(polys, crs):  # the lattice is in metres per zone
+            zpolys = polys[pos] if zcrs.equals(crs) else _geodesy.to_crs(polys[pos], crs, zcrs)
+            found.append(_geodesy.transform_xy(_lattice_in(zpolys, spacing_m), zcrs, crs))
+        xy = np.concatenate(found)
         xy = xy[_reading_order(xy)]
         parts.append(
             gpd.GeoDataFrame(
@@ -435,23 +463,12 @@ def candidate_sites(
         )
     if clusters:
         if biz is not None:
-            if len(bx):
-                cell = np.column_stack([np.floor(bx / spacing_m), np.floor(by / spacing_m)]).astype(
-                    np.int64
-                )
-                _, inv = np.unique(cell, axis=0, return_inverse=True)
-                inv = inv.ravel()
-                tot = np.bincount(inv, weights=bw)
-                cnt = np.bincount(inv).astype("float64")
-                # weighted centre; plain mean where every weight in the cell is 0
-                use_w = tot > 0
-                wx = np.where(use_w[inv], bw, 1.0)
-                den = np.where(use_w, tot, cnt)
-                cx = np.bincount(inv, weights=wx * bx) / den
-                cy = np.bincount(inv, weights=wx * by) / den
-                xy = np.column_stack([cx, cy])
-            else:
-                xy = np.empty((0, 2))
+            found = [np.empty((0, 2))]
+            for pos, zcrs in _geodesy.by_zone(pts, crs):  # cells in metres per UTM zone
+                zxy = _geodesy.transform_xy(np.column_stack([bx[pos], by[pos]]), crs, zcrs)
+                centres = _cluster_centres(zxy, bw[pos], spacing_m)
+                found.append(_geodesy.transform_xy(centres, zcrs, crs))
+            xy = np.concatenate(found)
         else:
             rp = shapely.point_on_surface(np.asarray(spots.geometry.array[holding]))
             xy = point_xy(rp)

@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _lagrange, _mclp, _quotas, terrain
+from blankspot import _geodesy, _lagrange, _mclp, _quotas, terrain
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._util import id_sort, point_xy, some
@@ -251,7 +251,12 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
 def _coverage(
     demand_xy: np.ndarray, sites: gpd.GeoDataFrame, radius_m: float
 ) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Sparse demand x sites coverage; also each site's radius (NaN for footprints)."""
+    """Sparse demand x sites coverage; also each site's radius (NaN for footprints).
+
+    ``demand_xy`` and the sites are in the sites' CRS; a site reaches the demand within its
+    geodesic radius (ECEF chords, see :mod:`blankspot._geodesy`), a footprint what it holds.
+    """
+    crs = sites.crs
     n, m = len(demand_xy), len(sites)
     geoms = sites.geometry.array
     footprint = shapely.get_type_id(geoms) != 0
@@ -261,13 +266,18 @@ def _coverage(
         radius = np.where(np.isnan(own), radius, own)
     radius[footprint] = np.nan
     circles = np.flatnonzero(~footprint)
+    demand_xyz = _geodesy.ecef_of(demand_xy[:, 0], demand_xy[:, 1], crs)
     if len(circles) == m:  # no footprints: the KD-tree matrix is the answer
-        return _mclp.coverage_from_points(demand_xy, point_xy(geoms), radius), radius
+        sxy = point_xy(geoms)
+        sxyz = _geodesy.ecef_of(sxy[:, 0], sxy[:, 1], crs)
+        return _mclp.coverage_from_points(demand_xyz, sxyz, _geodesy.chord_m(radius)), radius
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     if len(circles):
         cxy = point_xy(geoms[circles])
-        part = _mclp.coverage_from_points(demand_xy, cxy, radius[circles]).tocoo()
+        cxyz = _geodesy.ecef_of(cxy[:, 0], cxy[:, 1], crs)
+        chord = _geodesy.chord_m(radius[circles])
+        part = _mclp.coverage_from_points(demand_xyz, cxyz, chord).tocoo()
         rows.append(part.row.astype(np.int64))
         cols.append(circles[part.col])
     polys = np.flatnonzero(footprint)
@@ -428,7 +438,11 @@ def _anchors(assessment: Assessment) -> tuple[np.ndarray, np.ndarray]:
 def _backhaul(
     site_xy: np.ndarray, site_ids: np.ndarray, anchor_xy: np.ndarray, anchor_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each site (in rank order) links to its nearest anchor or earlier site."""
+    """Each site (in rank order) links to its nearest anchor or earlier site.
+
+    Coordinates are earth-centred (ECEF, metres), so distances are chords: within 0.03 % of
+    the geodesic up to 500 km.
+    """
     n = len(site_xy)
     to = np.full(n, None, dtype=object)
     dist = np.full(n, np.inf)
@@ -451,10 +465,7 @@ def _backhaul(
         for chunk in np.array_split(todo, max(1, math.ceil(len(todo) * n / 4e6))):
             if len(chunk) == 0:
                 continue
-            dd = np.hypot(
-                site_xy[chunk, 0][:, None] - site_xy[None, :, 0],
-                site_xy[chunk, 1][:, None] - site_xy[None, :, 1],
-            )
+            dd = np.linalg.norm(site_xy[chunk][:, None, :] - site_xy[None, :, :], axis=-1)
             dd[ranks[None, :] >= chunk[:, None]] = np.inf
             j = dd.argmin(axis=1)
             de[chunk] = dd[np.arange(len(chunk)), j]
@@ -834,7 +845,10 @@ def rank_sites(
     reached = np.diff(A.indptr) > 0
     unreachable = float(obj_w[~reached].sum())
     if not reached.any():
-        d, _ = cKDTree(demand.xy).query(point_xy(_point_of(table.geometry.array)))
+        sxy = point_xy(_point_of(table.geometry.array))
+        d, _ = cKDTree(_geodesy.ecef_of(demand.xy[:, 0], demand.xy[:, 1], table.crs)).query(
+            _geodesy.ecef_of(sxy[:, 0], sxy[:, 1], table.crs)
+        )
         return _empty_plan(
             assessment,
             method=method,
@@ -900,7 +914,12 @@ def rank_sites(
     pts = sites_out.geometry.array
     site_xy = point_xy(pts)
     site_ids = sites_out["site_id"].to_numpy(dtype=object)
-    to, dist = _backhaul(site_xy, site_ids, anchor_xy, anchor_ids)
+    to, dist = _backhaul(
+        _geodesy.ecef_of(site_xy[:, 0], site_xy[:, 1], assessment.crs),
+        site_ids,
+        _geodesy.ecef_of(anchor_xy[:, 0], anchor_xy[:, 1], assessment.crs),
+        anchor_ids,
+    )
     sites_out["backhaul_to"] = to
     sites_out["backhaul_m"] = dist
     objective = float(sites_out["new_weighted_businesses" if weighted else "new_businesses"].sum())

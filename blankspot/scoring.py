@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 import geopandas as gpd
-import shapely
 
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment  # noqa: F401 - used by the doctests
@@ -209,7 +208,8 @@ def score_villages(
     if len(spots):
         spot_pos = vid.get_indexer(spots["village_id"].astype(object))
         ok = spot_pos >= 0
-        area = np.asarray(shapely.area(spots.geometry.array), dtype="float64") / 1e6
+        # the spots' own area_km2 is on the ellipsoid (the working CRS may be a far UTM zone)
+        area = pd.to_numeric(spots["area_km2"], errors="coerce").to_numpy("float64")
         comp["blank_spot_area_km2"] = np.bincount(spot_pos[ok], weights=area[ok], minlength=len(v))
     else:
         comp["blank_spot_area_km2"] = np.zeros(len(v))

@@ -60,7 +60,7 @@ from blankspot._errors import (
 )
 from blankspot.assessment import Assessment
 from blankspot.prioritise import Plan, candidate_sites, rank_sites, read_sites, score_villages
-from tests.common import CRS_UTM, VILLAGE_BOXES, X0, Y0
+from tests.common import CRS_UTM, K0, VILLAGE_BOXES, X0, Y0
 
 V1, V2, V3, V4 = list(VILLAGE_BOXES)
 NAMES = {V1: "Satu", V2: "Dua", V3: "Tiga", V4: "Empat"}
@@ -535,16 +535,19 @@ def test_backhaul_and_network_by_hand(assessment, sites):
     # B (2.5, 2.0) -> b01 (1.5, 8.5): hypot(1, 6.5) = 6.576
     # A (8.5, 7.5) -> b01: hypot(7, 1) = 7.071 (B is hypot(6, 5.5) = 8.139 away)
     # C (5.0, 1.5) -> B: hypot(2.5, 0.5) = 2.550 (b01: 7.826, A: 6.946)
+    # in UTM metres on the central meridian, which are K0 true metres
     assert s["backhaul_to"].tolist() == ["covered:b01", "covered:b01", "B"]
     np.testing.assert_allclose(
-        s["backhaul_m"], [math.hypot(1, 6.5), math.hypot(7, 1), math.hypot(2.5, 0.5)]
+        s["backhaul_m"] * K0,
+        [math.hypot(1, 6.5), math.hypot(7, 1), math.hypot(2.5, 0.5)],
+        rtol=1e-6,
     )
     g = plan.network
     assert isinstance(g, nx.Graph)
     assert sorted(g.nodes) == ["A", "B", "C", "covered:b01"]
     assert g.nodes["covered:b01"]["kind"] == "anchor"
     assert g.nodes["C"]["kind"] == "site" and g.nodes["C"]["rank"] == 3
-    assert g.edges["C", "B"]["length_m"] == pytest.approx(math.hypot(2.5, 0.5))
+    assert g.edges["C", "B"]["length_m"] * K0 == pytest.approx(math.hypot(2.5, 0.5))
     assert nx.is_connected(g)
 
 
@@ -562,7 +565,7 @@ def test_backhaul_to_existing_towers(sites):
     # C (5, 1.5) -> B: 2.55
     assert plan.sites["backhaul_to"].tolist() == ["tower:T1", "tower:T2", "B"]
     np.testing.assert_allclose(
-        plan.sites["backhaul_m"],
+        plan.sites["backhaul_m"] * K0,  # UTM metres on the central meridian are K0 metres
         [math.hypot(2, 7.5), math.hypot(1, 2), math.hypot(2.5, 0.5)],
         rtol=1e-6,
     )
