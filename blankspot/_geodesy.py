@@ -147,7 +147,7 @@ def area_m2(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     >>> from shapely.geometry import box
     >>> a = area_m2(np.array([box(105.0, -5.1, 105.1, -5.0)]), CRS.from_epsg(4326))[0]
     >>> b = abs(GEOD.geometry_area_perimeter(box(105.0, -5.1, 105.1, -5.0))[0])
-    >>> abs(a / b - 1) < 1e-5
+    >>> bool(abs(a / b - 1) < 1e-5)
     True
     """
     geoms = np.asarray(geoms, dtype=object)

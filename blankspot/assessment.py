@@ -105,6 +105,11 @@ def assess(
     zone estimated from the villages; logged). Vectors are reprojected; rasters are never
     warped (points and polygons are transformed into the raster's CRS for sampling).
 
+    Nothing is measured in the working CRS, so villages anywhere in Indonesia are right:
+    areas are ellipsoidal, tower reach is geodesic, and without ``crs`` each village is
+    overlaid in the UTM zone of its centroid (a village's results do not depend on the
+    others). See "Geodesy" in ``docs/architecture.md``.
+
     Parameters
     ----------
     villages
@@ -125,7 +130,9 @@ def assess(
         ``from_towers``, ``from_speed_tiles`` or ``union``). As a shortcut, a path to a raster
         (read as RSRP in dBm with the default threshold) or a GeoDataFrame of covered polygons.
     crs
-        Projected working CRS for distances (metres) and areas (km²). Default: estimated UTM.
+        Projected CRS of every output layer, and the one CRS overlays are computed in (areas
+        and distances stay ellipsoidal). Default: the UTM zone of the villages' centre for
+        the outputs, each village's own UTM zone for the overlay.
     blank_spot_share
         A village is flagged ``blank_spot`` when at least this share of its businesses is
         uncovered; a village without businesses when less than ``1 - blank_spot_share`` of its

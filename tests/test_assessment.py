@@ -363,7 +363,7 @@ def test_invalid_village_polygon_is_repaired_not_a_geos_error(shops, signal_tif)
     )
     vil = gpd.GeoDataFrame(geometry=[bowtie], index=["bow"], crs=CRS_UTM)
     result = assess(vil, shops, coverage.from_raster(signal_tif), crs=CRS_UTM)
-    assert result.villages["area_km2"].iloc[0] * 1e6 == pytest.approx(12.5)
+    assert result.villages["area_km2"].iloc[0] * 1e6 == pytest.approx(12.5 / K0**2)
     assert result.villages["covered_area_share"].iloc[0] == pytest.approx(1.0)  # all -90 dBm
 
 
