@@ -192,23 +192,7 @@ def assess(
             "of a village's businesses (or area) without signal that makes it a blank spot, "
             "e.g. 0.5."
         )
-    villages = _check_villages(villages)
-    wcrs = working_crs(villages, crs)
-    source = _as_coverage(coverage)
-    vil = villages.to_crs(wcrs)
-    # extents compared in lon/lat: a box in one UTM zone is skewed far from its meridian
-    lonlat = villages.geometry.to_crs(_geodesy.WGS84)
-    cov.check_overlap(source, tuple(lonlat.total_bounds), _geodesy.WGS84)
-    # per UTM zone unless the caller fixed one CRS; areas on the ellipsoid (see _geodesy)
-    share, area_m2, uncovered = _geodesy.village_cover_by_zone(
-        source, villages.geometry, wcrs, per_zone=crs is None
-    )
-
-    out_v = vil.copy()
-    out_v["area_km2"] = area_m2 / 1e6
-    out_v["covered_area_share"] = share
-
-    spots = _blank_spot_table(uncovered, vil)
+    out_v, spots, wcrs, source = _village_part(villages, coverage, crs=crs)
 
     if _is_register(businesses):
         return _assess_register(
@@ -233,6 +217,31 @@ def assess(
     return _assess_points(
         out_v, biz=biz, spots=spots, wcrs=wcrs, source=source, blank_spot_share=blank_spot_share
     )
+
+
+def _village_part(
+    villages: Any, coverage: Any, *, crs: Any
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, CRS, Any]:
+    """Compute the businesses-independent half of :func:`assess`: checks, overlay, spots.
+
+    Returns the villages in the working CRS with ``area_km2`` and ``covered_area_share``,
+    the blank-spot table (without business counts), the working CRS and the source.
+    """
+    villages = _check_villages(villages)
+    wcrs = working_crs(villages, crs)
+    source = _as_coverage(coverage)
+    vil = villages.to_crs(wcrs)
+    # extents compared in lon/lat: a box in one UTM zone is skewed far from its meridian
+    lonlat = villages.geometry.to_crs(_geodesy.WGS84)
+    cov.check_overlap(source, tuple(lonlat.total_bounds), _geodesy.WGS84)
+    # per UTM zone unless the caller fixed one CRS; areas on the ellipsoid (see _geodesy)
+    share, area_m2, uncovered = _geodesy.village_cover_by_zone(
+        source, villages.geometry, wcrs, per_zone=crs is None
+    )
+    out_v = vil.copy()
+    out_v["area_km2"] = area_m2 / 1e6
+    out_v["covered_area_share"] = share
+    return out_v, _blank_spot_table(uncovered, vil), wcrs, source
 
 
 def _check_villages(villages: Any) -> gpd.GeoDataFrame:
@@ -358,7 +367,44 @@ def _assess_points(
     source: Any,
     blank_spot_share: float,
 ) -> Assessment:
-    n_input = len(biz)
+    part = _classify_points(out_v, biz=biz, spots=spots, wcrs=wcrs, source=source)
+    return _combine_points(
+        out_v,
+        [part],
+        spots=spots,
+        wcrs=wcrs,
+        source=source,
+        blank_spot_share=blank_spot_share,
+        weight_col=biz.attrs.get("weight_col") if hasattr(biz, "attrs") else None,
+    )
+
+
+@dataclass(frozen=True)
+class _PointPart:
+    """What one batch of business points adds to an assessment (see :func:`_combine_points`).
+
+    Batches of disjoint businesses add up exactly, so :mod:`blankspot.distributed` assesses
+    partitions on workers and combines them into the same result as one batch.
+    """
+
+    businesses: gpd.GeoDataFrame  # the batch's rows with village_id, covered, status...
+    village_pos: np.ndarray  # position of each row's village, -1 when none
+    weight: np.ndarray
+    signal: np.ndarray | None  # signal_dbm per row (NaN where none) with a signal source
+    spot_n: np.ndarray  # uncovered businesses per blank spot
+    spot_w: np.ndarray
+
+
+def _classify_points(
+    out_v: gpd.GeoDataFrame,
+    *,
+    biz: gpd.GeoDataFrame,
+    spots: gpd.GeoDataFrame,
+    wcrs: CRS,
+    source: Any,
+) -> _PointPart:
+    """Village and coverage status of each business of one batch."""
+    n = len(biz)
     reason = biz["rejected_reason"]
     rejected_mask = reason.notna().to_numpy()
     geoms = biz.geometry.array
@@ -369,11 +415,6 @@ def _assess_points(
         reason[newly] = "geometry is missing or empty"
         rejected_mask = rejected_mask | newly
     valid = ~rejected_mask
-    if not valid.any():
-        raise EmptyInputError(
-            f"None of the {n_input} businesses has a usable location (see the "
-            "rejected_reason column), so there is nothing to assess."
-        )
 
     valid_geo = biz.geometry[valid]
     if len(valid_geo) and (shapely.get_type_id(valid_geo.array) != 0).any():
@@ -386,25 +427,9 @@ def _assess_points(
     vidx = _first_village(pts_w, out_v)
     _swap_check(valid_geo, out_v, int((vidx >= 0).sum()))
     x, y = shapely.get_x(pts_w), shapely.get_y(pts_w)
-    covered_v, signal_v = source.points(x, y, wcrs)
+    covered_v, signal_v = source.points(x, y, wcrs) if len(x) else (np.zeros(0, bool), None)
     covered_v = np.asarray(covered_v, dtype=bool)
-    notes = (
-        *getattr(source, "notes", ()),
-        *_check_raster_extent(source, out_v, signal_v, vidx >= 0),
-    )
-    n_in = int((vidx >= 0).sum())
-    if n_in >= 10 and not covered_v[vidx >= 0].any():
-        # possible (a district with no signal at all), but far more often a wrong threshold,
-        # wrong covered_values for a class raster, or a dBm raster read as classes
-        msg = (
-            f"{source.description} covers none of the {n_in} businesses inside the villages. "
-            "If that is not expected, check threshold_dbm / covered_values against the "
-            "raster's values."
-        )
-        warn_user(msg)
-        notes = (*notes, msg)
 
-    n = n_input
     village_pos = np.full(n, -1, dtype="int64")
     village_pos[valid] = vidx
     covered = np.zeros(n, dtype=bool)
@@ -424,9 +449,11 @@ def _assess_points(
     vid[inside] = out_v.index.to_numpy()[village_pos[inside]]
     out_b["village_id"] = pd.array(vid, dtype="string")
     out_b["covered"] = covered
-    if source.has_signal and signal_v is not None:
+    sig = None
+    if source.has_signal:
         sig = np.full(n, np.nan)
-        sig[valid] = signal_v
+        if signal_v is not None:
+            sig[valid] = signal_v
         out_b["signal_dbm"] = sig
     out_b["status"] = status
     weight = (
@@ -436,9 +463,68 @@ def _assess_points(
     )
     weight = np.where(np.isfinite(weight), weight, 0.0)
 
+    # count uncovered businesses per blank-spot polygon
+    unc = inside & ~covered
+    spot_n = np.zeros(len(spots), dtype="int64")
+    spot_w = np.zeros(len(spots), dtype="float64")
+    if len(spots) and unc.any():
+        upts = out_b.geometry.array[unc]
+        pi, si = _points_in_polygons(upts, spots)
+        order = np.lexsort((si, pi))
+        pi, si = pi[order], si[order]
+        first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
+        pi, si = pi[first], si[first]
+        spot_n = np.bincount(si, minlength=len(spots))
+        spot_w = np.bincount(si, weights=weight[unc][pi], minlength=len(spots))
+    return _PointPart(out_b, village_pos, weight, sig, spot_n, spot_w)
+
+
+def _combine_points(
+    out_v: gpd.GeoDataFrame,
+    parts: list[_PointPart],
+    *,
+    spots: gpd.GeoDataFrame,
+    wcrs: CRS,
+    source: Any,
+    blank_spot_share: float,
+    weight_col: str | None,
+) -> Assessment:
+    """Add up the batches of :func:`_classify_points` into one :class:`Assessment`."""
+    out_b = pd.concat([p.businesses for p in parts]) if len(parts) > 1 else parts[0].businesses
+    village_pos = np.concatenate([p.village_pos for p in parts])
+    weight = np.concatenate([p.weight for p in parts])
+    status = out_b["status"].to_numpy(dtype=object)
+    n_input = len(out_b)
+    if (status == "rejected").all():
+        raise EmptyInputError(
+            f"None of the {n_input} businesses has a usable location (see the "
+            "rejected_reason column), so there is nothing to assess."
+        )
+    inside = village_pos >= 0
+    covered = out_b["covered"].to_numpy(dtype=bool)
+    valid = status != "rejected"
+    signal = (
+        np.concatenate([p.signal for p in parts])[valid] if parts[0].signal is not None else None
+    )
+    notes = (
+        *getattr(source, "notes", ()),
+        *_check_raster_extent(source, out_v, signal, inside[valid]),
+    )
+    n_in = int(inside.sum())
+    if n_in >= 10 and not covered[inside].any():
+        # possible (a district with no signal at all), but far more often a wrong threshold,
+        # wrong covered_values for a class raster, or a dBm raster read as classes
+        msg = (
+            f"{source.description} covers none of the {n_in} businesses inside the villages. "
+            "If that is not expected, check threshold_dbm / covered_values against the "
+            "raster's values."
+        )
+        warn_user(msg)
+        notes = (*notes, msg)
+
+    out_v = out_v.copy()
     nv = len(out_v)
-    vpos_in = village_pos[inside]
-    n_biz = np.bincount(vpos_in, minlength=nv)
+    n_biz = np.bincount(village_pos[inside], minlength=nv)
     n_cov = np.bincount(village_pos[inside & covered], minlength=nv)
     unc = inside & ~covered
     n_unc = np.bincount(village_pos[unc], minlength=nv)
@@ -451,20 +537,9 @@ def _assess_points(
     out_v["weighted_uncovered"] = w_unc
     out_v["blank_spot"] = _blank_spot_flag(out_v, blank_spot_share)
 
-    # count uncovered businesses per blank-spot polygon
-    spot_n = np.zeros(len(spots), dtype="int64")
-    spot_w = np.zeros(len(spots), dtype="float64")
-    if len(spots) and unc.any():
-        upts = out_b.geometry.array[unc]
-        pi, si = _points_in_polygons(upts, spots)
-        order = np.lexsort((si, pi))
-        pi, si = pi[order], si[order]
-        first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
-        pi, si = pi[first], si[first]
-        spot_n = np.bincount(si, minlength=len(spots))
-        spot_w = np.bincount(si, weights=weight[unc][pi], minlength=len(spots))
-    spots["n_businesses"] = spot_n
-    spots["weighted_businesses"] = spot_w
+    spots = spots.copy()
+    spots["n_businesses"] = np.sum([p.spot_n for p in parts], axis=0).astype("int64")
+    spots["weighted_businesses"] = np.sum([p.spot_w for p in parts], axis=0).astype("float64")
 
     accounting = {
         "input": int(n_input),
@@ -484,7 +559,6 @@ def _assess_points(
             accounting["outside_villages"],
             n_input,
         )
-    weight_col = biz.attrs.get("weight_col") if hasattr(biz, "attrs") else None
     return Assessment(
         businesses=out_b,
         villages=out_v,
