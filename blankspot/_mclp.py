@@ -855,7 +855,7 @@ def exact_mclp(
             costs=rank_costs,
             budget=budget,
             starts=(g.chosen, lower_sites),
-            time_limit_s=max(0.0, _share(deadline, 0.45) - time.perf_counter()),
+            time_limit_s=max(0.0, _share(deadline, 0.7) - time.perf_counter()),
             progress="exact: Lagrangian bound" if progress else None,
         )
         upper = min(upper, lag.bound)

@@ -1139,6 +1139,7 @@ def _solve(
             budget=budget,
             starts=(res.chosen,),
             time_limit_s=limit,
+            heuristics=False,
             progress="rank_sites: bound",
         )
         lp = lag.bound
@@ -1148,12 +1149,7 @@ def _solve(
                 f"the Lagrangian bound stopped at its {limit:.3g} s limit before converging: "
                 "the plan may be closer to the best than the gap says"
             )
-        if lag.best_value > res.objective * (1 + 1e-9):
-            notes.append(
-                f"a plan connecting {lag.best_value:,.6g} exists (found while bounding); "
-                "method='exact' finds the best"
-            )
-    if lp < res.upper_bound:
+    if lp <= res.upper_bound:
         ub = max(lp, res.objective)
         res = dataclasses.replace(res, upper_bound=ub, gap=_mclp.relative_gap(res.objective, ub))
     else:

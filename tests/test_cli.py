@@ -97,6 +97,7 @@ def test_plan_on_tiny_files(tiny_files, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "2 uncovered" in captured.out
+    assert "Bound:" in captured.out  # which bound the plan's gap is measured against
     assert (out / "blankspot.gpkg").exists()
 
 

@@ -580,11 +580,11 @@ def test_rank_sites_k_and_upper_bound(assessment, sites):
     assert "objective 3" in repr(plan)
 
 
-def test_exact_beats_greedy_on_a_trap(assessment):
-    # footprints (small squares around businesses): F1 {b05, b06, b07, b09}; F2 {b05, b06, b03};
-    # F3 {b07, b09, b04}. k = 2: greedy F1 (4) then F2 (+1, tie with F3 by id) = 5;
-    # the optimum is F2 + F3 = 6 (every uncovered business).
-    trap = gpd.GeoDataFrame(
+def trap_sites() -> gpd.GeoDataFrame:
+    """Footprints (small squares around businesses): F1 {b05, b06, b07, b09}; F2 {b05, b06,
+    b03}; F3 {b07, b09, b04}. k = 2: greedy F1 (4) then F2 (+1, tie with F3 by id) = 5; the
+    optimum is F2 + F3 = 6 (every uncovered business)."""
+    return gpd.GeoDataFrame(
         geometry=[
             around("b05", "b06", "b07", "b09"),
             around("b05", "b06", "b03"),
@@ -593,6 +593,43 @@ def test_exact_beats_greedy_on_a_trap(assessment):
         index=pd.Index(["F1", "F2", "F3"], name="site_id"),
         crs=CRS_UTM,
     )
+
+
+def test_bounds_of_a_greedy_plan_are_named_and_never_silent(monkeypatch, assessment):
+    trap = trap_sites()
+    g = rank_sites(assessment, trap, k=2, bound="greedy")
+    assert g.bound_method == "greedy online bound (Leskovec et al. 2007) (bound='greedy')"
+    assert g.upper_bound == 6.0  # after F1: 4 + the two best remaining gains 1 + 1
+    lag = rank_sites(assessment, trap, k=2)  # the default
+    assert lag.bound_method.startswith("Lagrangian relaxation (")
+    # the LP optimum is 6 (F2 + F3 is integral); the Lagrangian dual reaches it
+    assert lag.upper_bound == pytest.approx(6.0) and lag.objective == 5.0
+    assert "\nbound: Lagrangian relaxation" in lag.summary()
+    # an LP bound that hits its time limit is said, and the greedy bound stands in
+    monkeypatch.setattr(ranking._mclp, "lp_bound", lambda *a, **kw: math.inf)
+    lp = rank_sites(assessment, trap, k=2, bound="lp")
+    assert "HiGHS did not solve the LP relaxation within the time limit" in lp.message
+    assert lp.bound_method.endswith("because the LP relaxation hit the time limit")
+    assert lp.upper_bound == 6.0
+    # a Lagrangian bound cut short by its time limit says so
+    monkeypatch.setattr(ranking, "LAGRANGIAN_BOUND_S", 0.0)
+    short = rank_sites(assessment, trap, k=2)
+    assert "the Lagrangian bound stopped at its 0 s limit before converging" in short.message
+    assert short.upper_bound >= 6.0 - 1e-9
+
+
+def test_greedy_and_exact_agree_on_ties_by_site_id(assessment):
+    """Two sites with the same footprint: both methods build the one with the smaller id."""
+    trap = trap_sites()
+    twins = pd.concat([trap.loc[["F1"]].rename(index={"F1": "Z1"}), trap.loc[["F1"]]])
+    twins.index.name = "site_id"
+    for method in ("greedy", "exact"):
+        plan = rank_sites(assessment, twins, k=1, method=method)
+        assert plan.sites["site_id"].tolist() == ["F1"]
+
+
+def test_exact_beats_greedy_on_a_trap(assessment):
+    trap = trap_sites()
     g = rank_sites(assessment, trap, k=2)
     assert g.sites["site_id"].tolist() == ["F1", "F2"]
     assert g.sites["new_businesses"].tolist() == [4, 1]
