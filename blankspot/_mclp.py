@@ -3,13 +3,14 @@
 Everything here works on plain numbers, following spopt's layering (``from_geodataframe``
 only builds a matrix and hands it to ``from_cost_matrix``): a boolean coverage matrix
 ``A`` (demand rows x candidate-site columns, ``scipy.sparse``), demand weights ``w`` and,
-optionally, site costs. :mod:`blankspot.prioritise` builds those from GeoDataFrames.
+optionally, site costs. :mod:`blankspot.ranking` builds those from GeoDataFrames.
 
 * :func:`coverage_from_points` -- ``A`` from coordinates and per-site radii (KD-tree, sparse).
 * :func:`aggregate_demand` -- merge demand rows with the same set of covering sites and drop
   rows no site covers; the optimum and every marginal gain are unchanged.
 * :func:`greedy_mclp` -- lazy greedy (CELF) with an online upper bound.
-* :func:`exact_mclp` -- the mixed-integer program solved by HiGHS (``highspy``).
+* :func:`exact_mclp` -- proven optimum: swaps and the Lagrangian bound of
+  :mod:`blankspot._lagrange` shrink the instance, then HiGHS (``highspy``) solves the rest.
 * :func:`order_by_marginal` -- rank a given set of sites by marginal contribution.
 
 Site ties are always broken by the smaller column index, so callers that sort the
@@ -255,7 +256,7 @@ def _check_problem(
     budget: float | None,
     costs: np.ndarray | None,
 ) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray | None]:
-    """Validate the numeric inputs (callers in prioritise.py already checked the user's)."""
+    """Validate the numeric inputs (callers in ranking.py already checked the user's)."""
     A = _as_csc(A)
     n, m = A.shape
     w = np.asarray(w, dtype="float64").ravel()

@@ -1077,7 +1077,7 @@ def _solve_constrained(
 
 
 #: Share of ``time_limit_s`` the solver may use; the rest is for tables and backhaul.
-_SOLVE_SHARE = 0.95
+_SOLVE_SHARE = 0.9
 #: At most this many seconds for the default (Lagrangian) bound of a greedy plan.
 LAGRANGIAN_BOUND_S = 10.0
 

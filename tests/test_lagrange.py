@@ -79,18 +79,25 @@ instances = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances)
-def test_lagrangian_bounds_never_below_the_optimum(inst):
-    """The bound and every site's bound hold against brute force, with and without budget."""
+def draw(inst):
+    """A random 0/1 instance; with a budget, integer costs 1-5 and a budget 1-11."""
     n, m, density, k, seed, with_budget = inst
     rng = np.random.default_rng(seed)
     D, w = random_instance(rng, n, m, density)
-    A = sp.csc_matrix(D)
     costs = budget = None
     if with_budget:
         costs = rng.integers(1, 6, m).astype(float)
         budget = float(rng.integers(1, 12))
+    return D, w, k, costs, budget, rng
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances)
+def test_lagrangian_bounds_never_below_the_optimum(inst):
+    """The bound and every site's bound hold against brute force, with and without budget."""
+    D, w, k, costs, budget, rng = draw(inst)
+    A = sp.csc_matrix(D)
+    m, with_budget = D.shape[1], budget is not None
     kk = None if with_budget and rng.random() < 0.5 else k
     best = brute_force(D, w, k=kk, costs=costs, budget=budget)
     g = greedy_mclp(A, w, k=kk, budget=budget, costs=costs)
@@ -155,14 +162,9 @@ def test_exact_notes_the_reductions():
 @settings(max_examples=50, deadline=None)
 @given(instances)
 def test_swap_search_is_feasible_and_never_worse(inst):
-    n, m, density, k, seed, with_budget = inst
-    rng = np.random.default_rng(seed)
-    D, w = random_instance(rng, n, m, density)
+    D, w, k, costs, budget, _ = draw(inst)
     A = sp.csc_matrix(D)
-    costs = budget = None
-    if with_budget:
-        costs = rng.integers(1, 6, m).astype(float)
-        budget = float(rng.integers(1, 12))
+    m, with_budget = D.shape[1], budget is not None
     g = greedy_mclp(A, w, k=k, budget=budget, costs=costs)
     sites, value = swap_search(A, w, g.chosen, k=k, costs=costs, budget=budget)
     assert value >= g.objective - TOL
