@@ -7,7 +7,6 @@ HiGHS model built here (not through blankspot's own model builder).
 from __future__ import annotations
 
 import itertools
-import time
 
 import highspy
 import numpy as np
@@ -253,16 +252,13 @@ def test_greedy_and_exact_agree_on_ties_by_index():
     assert sorted(exact_mclp(A, w, k=2).chosen.tolist()) == [0, 2]
 
 
-def test_exact_stops_within_its_time_limit_with_a_valid_gap():
+def test_exact_cut_short_returns_a_plan_and_a_valid_gap():
     rng = np.random.default_rng(3)
     demand = rng.uniform(0, 60_000, (6000, 2))
     sites = rng.uniform(0, 60_000, (900, 2))
     A, w, _ = aggregate_demand(coverage_from_points(demand, sites, 5000.0), np.ones(6000))
     g = greedy_mclp(A, w, k=25)
-    t0 = time.perf_counter()
-    r = exact_mclp(A, w, k=25, time_limit_s=0.5)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5 + 5.0  # greedy, bookkeeping and HiGHS' own check-in interval
+    r = exact_mclp(A, w, k=25, time_limit_s=0.5)  # how long it took: benchmarks/, not here
     assert r.objective >= g.objective
     assert r.upper_bound <= g.upper_bound + TOL
     assert r.upper_bound >= r.objective
