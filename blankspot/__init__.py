@@ -25,6 +25,7 @@ from blankspot._errors import (
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), see __getattr__
     from blankspot import coverage, sample, terrain
     from blankspot.assessment import Assessment, assess
+    from blankspot.backhaul import Backhaul, plan_backhaul
     from blankspot.export import export
     from blankspot.io import (
         attach_parent_names,
@@ -46,6 +47,8 @@ _LAZY = {
     "terrain": "blankspot.terrain",
     "Assessment": "blankspot.assessment",
     "assess": "blankspot.assessment",
+    "Backhaul": "blankspot.backhaul",
+    "plan_backhaul": "blankspot.backhaul",
     "export": "blankspot.export",
     "attach_parent_names": "blankspot.io",
     "read_businesses": "blankspot.io",
@@ -106,6 +109,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Assessment",
+    "Backhaul",
     "BlankspotError",
     "BlankspotWarning",
     "CRSError",
@@ -124,6 +128,7 @@ __all__ = [
     "export",
     "match_villages",
     "phase_plan",
+    "plan_backhaul",
     "plot_plan",
     "rank_sites",
     "read_businesses",

@@ -62,6 +62,15 @@ LAYERS: dict[str, tuple[str, str, str, str]] = {
         "Wilayah di dalam desa/kelurahan yang tidak terjangkau sumber cakupan sinyal mana pun, "
         "satu poligon per bagian desa, dengan jumlah UMKM di dalamnya.",
     ),
+    "backhaul": (
+        "Backhaul links to the fibre network",
+        "Tautan backhaul ke jaringan serat optik",
+        "The links that connect the proposed sites to fibre (microwave hops and fibre "
+        "drops), each built once even when several sites use it.",
+        "Tautan yang menghubungkan usulan lokasi ke serat optik (lompatan gelombang mikro "
+        "dan kabel serat optik), masing-masing dibangun sekali walaupun dipakai beberapa "
+        "lokasi.",
+    ),
     "sites": (
         "Proposed tower sites, in build order",
         "Usulan lokasi menara, menurut urutan pembangunan",
@@ -215,10 +224,69 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "desa/kelurahan (atau sekitar UMKM) itu; kode lokasi lain berarti lokasi "
         "berperingkat lebih tinggi itu.",
     ),
+    "backhaul": (
+        "Jenis backhaul",
+        "How the site reaches the fibre network: fibre (a fibre drop from a point of "
+        "presence), microwave (hops over towers) or satellite (VSAT).",
+        "Cara lokasi terhubung ke jaringan serat optik: serat optik (kabel dari titik "
+        "kehadiran), gelombang mikro (lompatan lewat menara) atau satelit (VSAT).",
+    ),
+    "backhaul_hops": (
+        "Jumlah hop microwave",
+        "Microwave links on the site's planned route to fibre (0 for fibre and satellite).",
+        "Jumlah tautan gelombang mikro pada rute lokasi ke serat optik (0 untuk serat optik "
+        "dan satelit).",
+    ),
+    "backhaul_cost_idr": (
+        "Biaya backhaul (Rp)",
+        "The site's own cheapest backhaul through the existing network, rupiah (satellite: "
+        "terminal plus the fees counted); included in cost_per_new_business.",
+        "Biaya backhaul termurah lokasi ini lewat jaringan yang ada, rupiah (satelit: "
+        "terminal ditambah biaya langganan yang dihitung); termasuk dalam biaya per UMKM.",
+    ),
+    "backhaul.from_id": (
+        "Dari",
+        "Node at the end of the link nearer the sites.",
+        "Simpul di ujung tautan yang lebih dekat ke lokasi.",
+    ),
+    "backhaul.to_id": (
+        "Ke",
+        "Node at the end of the link nearer the fibre network.",
+        "Simpul di ujung tautan yang lebih dekat ke jaringan serat optik.",
+    ),
+    "backhaul.kind": (
+        "Jenis tautan",
+        "microwave (a radio hop) or fibre (a fibre drop from a point of presence).",
+        "microwave (lompatan radio) atau fibre (kabel serat optik dari titik kehadiran).",
+    ),
+    "backhaul.length_m": (
+        "Panjang (m)",
+        "Length of the link, metres.",
+        "Panjang tautan, meter.",
+    ),
+    "backhaul.clearance_m": (
+        "Ruang bebas (m)",
+        "Smallest clearance of the radio path over the terrain after the Fresnel margin, "
+        "metres (empty without a DEM and for fibre).",
+        "Ruang bebas terkecil jalur radio di atas permukaan tanah setelah margin Fresnel, "
+        "meter (kosong tanpa DEM dan untuk serat optik).",
+    ),
+    "backhaul.cost_idr": (
+        "Biaya (Rp)",
+        "Cost of building the link, rupiah.",
+        "Biaya membangun tautan, rupiah.",
+    ),
+    "backhaul.n_sites": (
+        "Jumlah lokasi",
+        "New sites whose route uses the link.",
+        "Jumlah lokasi baru yang rutenya memakai tautan ini.",
+    ),
     "backhaul_m": (
         "Jarak backhaul (m)",
-        "Straight-line length of that link, metres.",
-        "Panjang garis lurus sambungan itu, meter.",
+        "Straight-line length of that link, metres; with a backhaul network, the length of "
+        "the planned route to fibre.",
+        "Panjang garis lurus sambungan itu, meter; bila jaringan backhaul diberikan, panjang "
+        "rute yang direncanakan ke serat optik.",
     ),
     "n_businesses": (
         "Jumlah UMKM",
@@ -316,6 +384,7 @@ VALUES: dict[str, dict[str, str]] = {
         "rejected": "ditolak",
     },
     "yes_no": {"yes": "ya", "no": "tidak"},
+    "backhaul": {"fibre": "serat optik", "microwave": "gelombang mikro", "satellite": "satelit"},
 }
 
 # English phrases of blankspot's messages -> Indonesian, applied in order (longest first)

@@ -50,6 +50,9 @@ _SITE_COLUMNS = (
     "cost_per_new_business",
     "backhaul_to",
     "backhaul_m",
+    "backhaul",
+    "backhaul_hops",
+    "backhaul_cost_idr",
 )
 
 _VILLAGE_COLUMNS = (
@@ -140,6 +143,11 @@ _SUMMARY_ROWS = {
         "#,##0",
     ),
     "total_cost_idr": ("Total cost (Rp)", "Total biaya (Rp)", "#,##0"),
+    "backhaul_cost_idr": (
+        "Backhaul cost, shared links once (Rp)",
+        "Biaya backhaul, tautan bersama dihitung sekali (Rp)",
+        "#,##0",
+    ),
     "bound": ("How good the plan is", "Seberapa baik rencana ini", "@"),
     "message": ("Note on the plan", "Keterangan rencana", "@"),
 }
@@ -172,6 +180,7 @@ _NUMBER_FORMATS = {
     "covered_area_share": "0.0%",
     "radius_m": "#,##0",
     "backhaul_m": "#,##0",
+    "backhaul_cost_idr": "#,##0",
     "area_km2": "#,##0.00",
     "blank_spot_area_km2": "#,##0.00",
 }
@@ -216,7 +225,7 @@ def _site_table(plan: Any, assessment: Assessment) -> pd.DataFrame:
                 t[col] = sites["village_id"].map(assessment.villages["name"])
         elif col in sites.columns:
             t[col] = sites[col]
-    for col in ("cost_idr", "cost_per_new_business"):
+    for col in ("cost_idr", "cost_per_new_business", "backhaul_cost_idr"):
         if col in t.columns:
             t[col] = _whole_rupiah(t[col])
     if not plan.weighted:
@@ -296,6 +305,9 @@ def _summary_table(assessment: Assessment, plan: Any | None, lang: str) -> pd.Da
             "bound": _i18n.bound_sentence(plan, lang) if hasattr(plan, "gap") else None,
             "unreachable": getattr(plan, "unreachable", None),
             "total_cost_idr": float(cost.sum()) if cost.notna().any() else None,
+            "backhaul_cost_idr": plan.backhaul.total_cost_idr
+            if getattr(plan, "backhaul", None) is not None
+            else None,
             "message": tr(plan.message, lang) or None,
         }
     weighted = plan is not None and bool(plan.weighted)
@@ -342,6 +354,10 @@ def official_tables(
         if kind in tables and "blank_spot" in tables[kind].columns:
             flag = tables[kind]["blank_spot"].to_numpy(dtype=bool)
             tables[kind]["blank_spot"] = np.where(flag, yes, no)
+    if lang == "id" and "sites" in tables and "backhaul" in tables["sites"].columns:
+        tables["sites"]["backhaul"] = tables["sites"]["backhaul"].map(
+            lambda v: _i18n.translate_value("backhaul", v, lang)
+        )
     if lang == "id" and "sites" in tables and "backhaul_to" in tables["sites"].columns:
         tables["sites"]["backhaul_to"] = _i18n.translate_backhaul(
             tables["sites"]["backhaul_to"].to_numpy(dtype=object), lang

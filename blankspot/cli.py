@@ -83,6 +83,9 @@ class PlanOptions:
     default_cost_idr: float = 2.6e9
     sites_id_col: str | None = None
     map_title: str | None = None
+    network: str | None = None
+    dem: str | None = None
+    max_hop_m: float = 30_000.0
 
 
 class _Steps:
@@ -164,6 +167,7 @@ def run_pipeline(
     *,
     quiet: bool,
     steps: _Steps,
+    network: Any = None,
 ) -> dict[str, Any]:
     """Assess, score, propose or read sites, rank, export and draw; return what was made."""
     from blankspot import prioritise
@@ -192,6 +196,9 @@ def run_pipeline(
             time_limit_s=opts.time_limit_s,
             default_cost_idr=opts.default_cost_idr,
             id_col=opts.sites_id_col,
+            backhaul=None
+            if network is None
+            else {"network": network, "dem": opts.dem, "max_hop_m": opts.max_hop_m},
         )
         if opts.annual_budget_idr is not None:
             from blankspot.phasing import phase_plan
@@ -252,7 +259,7 @@ def _precheck(opts: PlanOptions) -> None:
         isinstance(opts.k, bool) or not isinstance(opts.k, int) or opts.k < 1
     ):
         problems.append(f"--k must be a whole number of sites >= 1, got {opts.k!r}")
-    for name in ("radius_m", "spacing_m", "time_limit_s"):
+    for name in ("radius_m", "spacing_m", "time_limit_s", "max_hop_m"):
         value = getattr(opts, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             problems.append(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
@@ -280,6 +287,12 @@ def _precheck(opts: PlanOptions) -> None:
     from blankspot.export import check_writable
 
     tower_reach_m(opts.radius_m, "--radius-m")  # a log line when it looks like kilometres
+    for name in ("network", "dem"):
+        value = getattr(opts, name)
+        if value and not Path(value).exists():
+            raise InputFileError(f"The {name} file {value} does not exist (--{name}).")
+    if opts.dem and not opts.network:
+        raise InputError("--dem is for backhaul line of sight: give --network too.")
     out = Path(opts.out or "blankspot-out")
     existing = [str(out / n) for n in OUTPUT_NAMES if (out / n).exists()]
     if existing and not opts.overwrite:
@@ -364,6 +377,8 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
                 f"Rp {row.budget_idr:,.0f}, +{row.new_businesses:,.0f} businesses "
                 f"({row.cumulative_businesses:,.0f} in all)",
             )
+    if plan.backhaul is not None:
+        _say(quiet, f"{'Backhaul:':<23}{plan.backhaul.summary()}")
     if len(sites):
         _say(quiet, "Top sites:")
         for rank, sid, new, vid in zip(
@@ -413,7 +428,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             sample = load_sample()
             cov = coverage.from_raster(sample["signal"], threshold_dbm=opts.threshold_dbm)
         made = run_pipeline(
-            sample["villages"], sample["businesses"], cov, opts, quiet=args.quiet, steps=steps
+            sample["villages"],
+            sample["businesses"],
+            cov,
+            opts,
+            quiet=args.quiet,
+            steps=steps,
+            network=sample["network"],
         )
     finally:
         steps.close()
@@ -493,6 +514,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
             "spacing_m",
             "time_limit_s",
             "default_cost_idr",
+            "max_hop_m",
         ),
         (_is_number, "a number"),
     ),
@@ -511,6 +533,8 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
             "bound",
             "sites_id_col",
             "map_title",
+            "network",
+            "dem",
         ),
         (_is_text, 'text in quotes ("...")'),
     ),
@@ -518,6 +542,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from blankspot.backhaul import read_network
     from blankspot.io import read_businesses, read_villages
 
     t0 = time.perf_counter()
@@ -562,7 +587,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 weight_col=opts.weight_col,
             )
             cov = _coverage_from_paths(opts.coverage, opts)
-        made = run_pipeline(villages, businesses, cov, opts, quiet=args.quiet, steps=steps)
+            network = read_network(opts.network) if opts.network else None
+        made = run_pipeline(
+            villages, businesses, cov, opts, quiet=args.quiet, steps=steps, network=network
+        )
     finally:
         steps.close()
     _summary(made, quiet=args.quiet, elapsed_s=time.perf_counter() - t0)
@@ -674,6 +702,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--lat-col", help="latitude column of the businesses")
     plan.add_argument("--id-col", help="id column of the businesses")
     plan.add_argument("--weight-col", help="weight column of the businesses")
+    plan.add_argument(
+        "--network",
+        help="existing network for backhaul: points with a 'kind' column, 'fibre' or 'tower'",
+    )
+    plan.add_argument("--dem", help="elevation model for microwave line of sight (with --network)")
+    plan.add_argument("--max-hop-m", type=float, help="longest microwave hop in metres (30000)")
     plan.set_defaults(func=_cmd_plan)
     return parser
 

@@ -98,6 +98,7 @@ LAYERS: dict[str, LayerSpec] = {
     "businesses": LayerSpec("Point", "business_id", _style_businesses),
     "blank_spots": LayerSpec("MultiPolygon", "blank_spot_id", _style_blank_spots),
     "sites": LayerSpec("Point", None, _style_sites),
+    "backhaul": LayerSpec("LineString", None),
 }
 
 _PLAN_ATTRS = (
@@ -136,6 +137,9 @@ SHP_ABBREVIATIONS = {
     "village_names": "vil_names",
     "cost_per_new_business": "cost_per_b",
     "backhaul_to": "bhaul_to",
+    "backhaul_hops": "bhaul_hops",
+    "backhaul_cost_idr": "bhaul_cost",
+    "clearance_m": "clear_m",
 }
 
 
@@ -505,6 +509,8 @@ def _layers(
     raw["blank_spots"] = assessment.blank_spots
     if plan is not None:
         raw["sites"] = plan.sites
+        if getattr(plan, "backhaul", None) is not None:
+            raw["backhaul"] = plan.backhaul.links
     return {name: _layer_frame(gdf, name=name, crs=assessment.crs) for name, gdf in raw.items()}
 
 

@@ -55,6 +55,7 @@ _TEXT = {
         "reach": "Site reach (radius)",
         "kabupaten": "Regency/city boundary",
         "towers": "Existing tower",
+        "backhaul": "Backhaul link (solid: microwave, dashed: fibre)",
     },
     "id": {
         "title": "Blank spot dan usulan lokasi menara",
@@ -67,14 +68,22 @@ _TEXT = {
         "reach": "Jangkauan lokasi (radius)",
         "kabupaten": "Batas kabupaten/kota",
         "towers": "Menara eksisting",
+        "backhaul": "Tautan backhaul (garis penuh: gelombang mikro, putus-putus: serat optik)",
     },
 }
 
 _SITE_COLOR = "#1f3b99"
+_LINK_COLOR = "#d95f02"
 _SPOT_COLOR = "#444444"
 _EDGE_COLOR = "#999999"
 # thinner hatching where matplotlib (>= 3.10) lets an artist set it
 _HATCH_KW = {"hatch_linewidth": 0.4} if hasattr(Collection, "set_hatch_linewidth") else {}
+
+
+def _backhaul_links(plan: Any) -> gpd.GeoDataFrame | None:
+    """Return the plan's backhaul links (``rank_sites(backhaul=...)``), or None if none."""
+    b = getattr(plan, "backhaul", None)
+    return b.links if b is not None and len(b.links) else None
 
 
 def _check_lang(lang: str) -> dict[str, str]:
@@ -427,6 +436,14 @@ def plot_plan(
                    label=text["towers"])
         )  # fmt: skip
     site_xy = None
+    links = _backhaul_links(plan)
+    if links is not None:
+        links = links.to_crs(crs)
+        for kind, style in (("microwave", "-"), ("fibre", "--")):
+            part = links[links["kind"] == kind]
+            if len(part):
+                part.plot(ax=ax, color=_LINK_COLOR, linewidth=1.0, linestyle=style, zorder=4)
+        handles.append(Line2D([], [], color=_LINK_COLOR, linewidth=1.0, label=text["backhaul"]))
     if plan is not None and len(plan.sites):
         sites = plan.sites.to_crs(crs)
         x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
@@ -542,14 +559,19 @@ _VILLAGE_POPUP = ["name", "village_id", "kecamatan", "kabupaten", "n_businesses"
 _SPOT_POPUP = ["blank_spot_id", "village_id", "area_km2", "n_businesses"]
 _SITE_POPUP = ["rank", "site_id", "new_businesses", "cumulative_businesses",
                "new_weighted_businesses", "village_names", "radius_m", "cost_idr",
-               "cost_per_new_business", "backhaul_to", "backhaul_m"]  # fmt: skip
+               "cost_per_new_business", "backhaul_to", "backhaul_m", "backhaul",
+               "backhaul_cost_idr"]  # fmt: skip
 
 
 def _backhaul_lines(plan: Any, crs: Any) -> gpd.GeoDataFrame | None:
     """Return the backhaul links as lines: the plan's own ``backhaul`` layer, else site-to-site."""
     own = getattr(plan, "backhaul", None)
+    own = getattr(own, "links", own)  # a Backhaul from rank_sites(backhaul=...)
     if isinstance(own, gpd.GeoDataFrame) and len(own):
-        return own.to_crs(crs)
+        out = own.to_crs(crs)
+        if "site_id" not in out.columns and "from_id" in out.columns:
+            out = out.assign(site_id=out["from_id"])
+        return out
     sites = plan.sites
     if "backhaul_to" not in sites.columns or not len(sites):
         return None

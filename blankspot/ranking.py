@@ -33,6 +33,7 @@ from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doct
 from blankspot._util import id_sort, point_xy, some
 from blankspot._validate import check_options, positive_metres, warn_user
 from blankspot.assessment import Assessment
+from blankspot.backhaul import Backhaul, built_network, plan_backhaul, price_candidates
 from blankspot.candidates import _point_of, _prepare_sites, _village_of
 from blankspot.scoring import (
     _business_weight_column,
@@ -73,8 +74,13 @@ PLAN_COLUMNS = [
     "cost_per_new_business",
     "backhaul_to",
     "backhaul_m",
+    "backhaul",
+    "backhaul_hops",
+    "backhaul_cost_idr",
     "geometry",
 ]
+# present only when rank_sites(backhaul=...) planned the backhaul
+_BACKHAUL_ONLY = {"backhaul", "backhaul_hops", "backhaul_cost_idr"}
 _WEIGHTED_ONLY = {
     "new_weighted_businesses",
     "cumulative_weighted_businesses",
@@ -98,7 +104,9 @@ class Plan:
         ``new_weighted_businesses``, ``cumulative_weighted_businesses``,
         ``cumulative_weighted_share``, then ``village_id``, ``kecamatan``, ``kabupaten``,
         ``villages_reached``, ``village_ids``, ``village_names``, ``radius_m``, ``cost_idr``,
-        ``cost_per_new_business``, ``backhaul_to``, ``backhaul_m``, ``geometry`` (points).
+        ``cost_per_new_business``, ``backhaul_to``, ``backhaul_m``, then with
+        ``rank_sites(backhaul=...)`` ``backhaul``, ``backhaul_hops``, ``backhaul_cost_idr``,
+        then ``geometry`` (points).
     upper_bound : float
         No plan with as many sites (or the same budget) can connect more than this many
         uncovered businesses (weighted businesses when ``weighted``).
@@ -127,6 +135,9 @@ class Plan:
     years : DataFrame or None
         Budget, spending, sites and businesses connected per year, once phased with
         :func:`blankspot.phase_plan` (which also adds ``year`` to ``sites``); else ``None``.
+    backhaul : Backhaul or None
+        The backhaul plan of the chosen sites (:func:`blankspot.plan_backhaul`) when
+        ``rank_sites(backhaul=...)`` was given the network, else ``None``.
     """
 
     sites: gpd.GeoDataFrame
@@ -142,6 +153,7 @@ class Plan:
     unreachable: float = 0.0
     bound_method: str = ""
     years: pd.DataFrame | None = None
+    backhaul: Backhaul | None = None
 
     def summary(self) -> str:
         """Describe the plan in a few lines, for notebooks and logs.
@@ -589,6 +601,7 @@ def rank_sites(
     group_col: str = "kabupaten",
     include: Any = None,
     exclude: Any = None,
+    backhaul: Any = None,
 ) -> Plan:
     """Choose and order tower sites by the uncovered businesses they would connect.
 
@@ -662,6 +675,14 @@ def rank_sites(
         others), counted in the quotas, ``k`` and the budget.
     exclude
         Site ids ruled out: dropped before ranking.
+    backhaul
+        The existing network (a GeoDataFrame with ``kind`` "fibre"/"tower", see
+        :func:`blankspot.plan_backhaul`), a dict of :func:`~blankspot.plan_backhaul`
+        arguments (``{"network": nodes, "dem": "srtm.tif", "max_hop_m": 20_000}``), or a
+        :class:`~blankspot.Backhaul` whose options (network, DEM, hop limit, prices) to
+        reuse. Each candidate is then priced with its own backhaul
+        (``backhaul_cost_idr``), which budgets and ``cost_per_new_business`` include, and
+        ``Plan.backhaul`` plans the chosen sites' links together.
 
     Returns
     -------
@@ -725,6 +746,17 @@ def rank_sites(
     ``Plan.network`` holds these links (nodes ``kind`` "anchor"/"site" with ``x``/``y``,
     edges ``length_m``), only anchors actually linked are included. In counts mode each
     village's uncovered businesses are placed on its blank spots' representative points.
+
+    With ``backhaul=`` the straight lines above are replaced by :func:`plan_backhaul`:
+    every candidate is priced with its cheapest route to fibre through the existing
+    network (or satellite), so a site that is cheap to build but far from any network
+    pays for its satellite link; ``cost_idr`` stays the site's own cost and
+    ``cost_per_new_business`` is (``cost_idr`` + ``backhaul_cost_idr``) per business. The
+    chosen sites are then planned together (shared links paid once, chosen sites may
+    relay), which never costs more than the sum of their prices. ``backhaul_to`` is the
+    next node on the planned route, ``backhaul_m`` the route's length, and
+    ``Plan.network`` holds the planned links. Without a budget the ranking itself is by
+    businesses, so prices change the order only through the budget.
 
     Examples
     --------
@@ -805,6 +837,13 @@ def rank_sites(
         costs = np.where(filled, default_cost, costs)
     else:
         costs = np.full(m, default_cost if budget is not None else np.nan)
+    site_costs = costs
+    bh_opts = None
+    if backhaul is not None:
+        bh_price, bh_opts = price_candidates(table, backhaul)
+        site_costs = np.where(np.isnan(costs), default_cost, costs)
+        costs = site_costs + bh_price
+        costs_known = True
     if budget is not None:
         cheapest = float(np.min(costs))
         if cheapest > budget:
@@ -910,6 +949,25 @@ def rank_sites(
         radius=radius,
         costs=costs if costs_known else None,
     )
+    if bh_opts is not None:
+        sites_out["cost_idr"] = site_costs[chosen]
+        return _with_backhaul(
+            sites_out,
+            bh_opts,
+            prices=bh_price[chosen],
+            plan_kw={
+                "upper_bound": max(float(res.upper_bound), objective_of(sites_out, weighted)),
+                "method": method,
+                "objective": objective_of(sites_out, weighted),
+                "gap": float(res.gap),
+                "total_uncovered": total,
+                "weighted": weighted,
+                "message": "; ".join(notes),
+                "bound_method": bound_method,
+                "assessment": assessment,
+                "unreachable": unreachable,
+            },
+        )
     anchor_ids, anchor_xy = _anchors(assessment)
     pts = sites_out.geometry.array
     site_xy = point_xy(pts)
@@ -1155,6 +1213,28 @@ def _solve(
     else:
         how = "greedy online bound (Leskovec et al. 2007): tighter than the " + how
     return res, how, notes
+
+
+def objective_of(sites: gpd.GeoDataFrame, weighted: bool) -> float:
+    """Total newly connected (weighted) businesses of a ranked table."""
+    return float(sites["new_weighted_businesses" if weighted else "new_businesses"].sum())
+
+
+def _with_backhaul(
+    sites_out: gpd.GeoDataFrame, opts: dict, *, prices: np.ndarray, plan_kw: dict
+) -> Plan:
+    """Plan the chosen sites' backhaul together and fill the table's backhaul columns."""
+    ids = sites_out["site_id"].astype(str)
+    b = plan_backhaul(gpd.GeoDataFrame(geometry=sites_out.geometry.set_axis(ids)), **opts)
+    routes = b.sites.loc[ids]
+    nxt = [r[1] if len(r) > 1 else None for r in routes["route"]]
+    sites_out["backhaul_to"] = np.array(nxt, dtype=object)
+    sites_out["backhaul_m"] = routes["backhaul_m"].to_numpy("float64")
+    sites_out["backhaul"] = routes["backhaul"].to_numpy(object)
+    sites_out["backhaul_hops"] = routes["hops"].to_numpy(np.int64)
+    sites_out["backhaul_cost_idr"] = prices
+    cols = [c for c in PLAN_COLUMNS if c in sites_out.columns]
+    return Plan(sites=sites_out[cols], network=built_network(b), backhaul=b, **plan_kw)
 
 
 def _plan_table(

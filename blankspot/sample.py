@@ -28,6 +28,7 @@ SAMPLE_FILES: dict[str, str] = {
     "signal": "signal_rsrp.tif",  # SYNTHETIC: RSRP dBm, 100 m, EPSG:32748
     "towers": "towers_synthetic.csv",  # SYNTHETIC: OpenCelliD format, no header
     "opencellid": "opencellid_lampung.csv",  # REAL: 60 cells (CC BY-SA 4.0)
+    "fibre": "fibre_synthetic.geojson",  # SYNTHETIC: 15 fibre PoPs, one per kabupaten/kota
 }
 
 _REGENERATE = (
@@ -108,8 +109,9 @@ def sample_paths() -> dict[str, Path]:
     dict of str to Path
         ``"villages"`` (GeoParquet, REAL), ``"businesses"`` (gzip CSV, SYNTHETIC),
         ``"signal"`` (RSRP GeoTIFF in dBm, EPSG:32748, SYNTHETIC), ``"towers"`` (OpenCelliD
-        CSV without header, SYNTHETIC) and ``"opencellid"`` (60 REAL OpenCelliD cells, CC BY-SA
-        4.0, with a header row).
+        CSV without header, SYNTHETIC), ``"opencellid"`` (60 REAL OpenCelliD cells, CC BY-SA
+        4.0, with a header row) and ``"fibre"`` (GeoJSON of 15 fibre points of presence,
+        one per kabupaten/kota capital, SYNTHETIC).
 
     Raises
     ------
@@ -124,7 +126,7 @@ def sample_paths() -> dict[str, Path]:
     --------
     >>> paths = sample_paths()
     >>> sorted(paths)
-    ['businesses', 'opencellid', 'signal', 'towers', 'villages']
+    ['businesses', 'fibre', 'opencellid', 'signal', 'towers', 'villages']
     >>> paths["signal"].name
     'signal_rsrp.tif'
     """
@@ -150,7 +152,9 @@ def load_sample(*, weight_col: str | None = None) -> dict[str, Any]:
         are broken on purpose: 22 are rejected, 3 lie outside every village);
         ``"towers"``: :func:`~blankspot.io.read_towers` of the synthetic towers; ``"signal"``:
         the path of the synthetic RSRP raster (open it with
-        :func:`blankspot.coverage.from_raster`).
+        :func:`blankspot.coverage.from_raster`); ``"network"``: the backhaul network for
+        :func:`blankspot.plan_backhaul`, the 15 synthetic fibre PoPs (``kind`` "fibre") and
+        the synthetic tower sites (``kind`` "tower", one per mast).
 
     Raises
     ------
@@ -171,9 +175,11 @@ def load_sample(*, weight_col: str | None = None) -> dict[str, Any]:
     ['Fajaresuk', 'Kabupaten Pringsewu']
     """
     # imported here so that sample_dir()/sample_paths() stay light (no geopandas import)
+    from blankspot.backhaul import network_from, read_network  # noqa: PLC0415
     from blankspot.io import read_businesses, read_towers, read_villages  # noqa: PLC0415
 
     paths = sample_paths()
+    towers = read_towers(paths["towers"])
     return {
         "villages": read_villages(paths["villages"]),
         "businesses": read_businesses(
@@ -183,6 +189,7 @@ def load_sample(*, weight_col: str | None = None) -> dict[str, Any]:
             lat_col="latitude",
             weight_col=weight_col,
         ),
-        "towers": read_towers(paths["towers"]),
+        "towers": towers,
         "signal": paths["signal"],
+        "network": network_from(read_network(paths["fibre"]), towers),
     }

@@ -665,6 +665,62 @@ def coverage_summary(
     }
 
 
+# ================================================================= fibre
+#: The kecamatan holding each kabupaten/kota capital (the capitals are public facts; the
+#: kecamatan names are as spelt in villages.parquet).
+CAPITALS = {
+    "Kabupaten Lampung Selatan": ("Kalianda", "Kalianda"),
+    "Kabupaten Lampung Tengah": ("Gunung Sugih", "Gunung Sugih"),
+    "Kabupaten Lampung Utara": ("Kotabumi", "Kotabumi"),
+    "Kabupaten Lampung Barat": ("Liwa", "Balik Bukit"),
+    "Kabupaten Tulang Bawang": ("Menggala", "Menggala"),
+    "Kabupaten Tanggamus": ("Kota Agung", "Kota Agung"),
+    "Kabupaten Lampung Timur": ("Sukadana", "Sukadana"),
+    "Kabupaten Way Kanan": ("Blambangan Umpu", "Blambangan Umpu"),
+    "Kabupaten Pesawaran": ("Gedong Tataan", "Gedong Tataan"),
+    "Kabupaten Pringsewu": ("Pringsewu", "Pringsewu"),
+    "Kabupaten Mesuji": ("Mesuji", "Mesuji"),
+    "Kabupaten Tulang Bawang Barat": ("Panaragan", "Tulang Bawang Tengah"),
+    "Kabupaten Pesisir Barat": ("Krui", "Pesisir Tengah"),
+    "Kota Bandar Lampung": ("Bandar Lampung", "Tanjungkarang Pusat"),
+    "Kota Metro": ("Metro", "Metro Pusat"),
+}
+
+
+def fibre_pops(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One SYNTHETIC fibre point of presence per kabupaten/kota, in its capital's kecamatan.
+
+    The point is ``point_on_surface`` of the kecamatan (its villages dissolved, in UTM 48S),
+    rounded to 5 decimals of a degree: deterministic, and inside the right kecamatan. Real
+    PoPs (Palapa Ring, operators' fibre) are not public; this only stands in for them.
+    """
+    rows = []
+    utm = villages.to_crs("EPSG:32748")
+    for kab, (capital, kec) in CAPITALS.items():
+        sel = utm[(utm["kabupaten"] == kab) & (utm["kecamatan"] == kec)]
+        if sel.empty:
+            raise SystemExit(f"kecamatan {kec!r} of {kab!r} not found in the villages")
+        code = str(sel["kode"].iloc[0])[:5]
+        pt = shapely.point_on_surface(shapely.union_all(sel.geometry.array))
+        rows.append((f"POP-{code}", code, kab, capital, kec, pt))
+    df = pd.DataFrame(rows, columns=["node_id", "kabupaten_code", "kabupaten", "capital",
+                                     "kecamatan", "geometry"])  # fmt: skip
+    out = gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:32748").to_crs("EPSG:4326")
+    out["kind"] = "fibre"
+    out = out.sort_values("node_id", kind="stable").reset_index(drop=True)
+    out.geometry = shapely.transform(out.geometry.array, lambda xy: np.round(xy, 5))
+    return out[["node_id", "kind", "kabupaten_code", "kabupaten", "capital", "kecamatan",
+                "geometry"]]  # fmt: skip
+
+
+def write_fibre(pops: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoJSON (RFC 7946, lon/lat), 5 decimals: small, diffable, byte-identical on rerun."""
+    path.unlink(missing_ok=True)
+    pyogrio.write_dataframe(
+        pops, path, driver="GeoJSON", layer_options={"COORDINATE_PRECISION": 5, "RFC7946": "YES"}
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="real data folder")
@@ -688,6 +744,8 @@ def main(argv: list[str] | None = None) -> None:
     shutil.copyfile(
         args.shared / "opencellid" / "510_lampung_subset.csv", out / "opencellid_lampung.csv"
     )
+
+    write_fibre(fibre_pops(villages), out / "fibre_synthetic.geojson")
 
     vil, centres = settlement_model(villages, rng_settle)
     log.info("settlement centres: %d", len(centres))

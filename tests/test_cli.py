@@ -42,9 +42,9 @@ def test_demo_writes_every_output(demo_out):
     for f in DEMO_FILES:
         assert f in names, f"{f} missing from {sorted(names)}"
     layers = {name for name, _ in pyogrio.list_layers(out / "blankspot.gpkg")}
-    assert {"villages", "businesses", "blank_spots", "sites"} <= layers
+    assert {"villages", "businesses", "blank_spots", "sites", "backhaul"} <= layers
     shp = sorted(out.rglob("*.shp"))
-    assert len(shp) == 4
+    assert len(shp) == 5
     for s in shp:
         for ext in (".shx", ".dbf", ".prj", ".cpg"):
             assert s.with_suffix(ext).exists()
@@ -99,6 +99,44 @@ def test_plan_on_tiny_files(tiny_files, capsys):
     assert "2 uncovered" in captured.out
     assert "Bound:" in captured.out  # which bound the plan's gap is measured against
     assert (out / "blankspot.gpkg").exists()
+
+
+def test_plan_with_a_network(tiny_files, capsys):
+    out = tiny_files["dir"] / "bh"
+    fibre = tiny_files["dir"] / "fibre.geojson"
+    gpd.GeoDataFrame(
+        {"node_id": ["POP1"], "kind": ["fibre"]},
+        geometry=shapely.points([[X0 + 5, Y0 + 5]]),
+        crs=CRS_UTM,
+    ).to_file(fibre)
+    base = [
+        "plan",
+        "--villages", str(tiny_files["villages"]),
+        "--businesses", str(tiny_files["businesses"]),
+        "--coverage", str(tiny_files["coverage"]),
+        "--crs", CRS_UTM,
+        "--radius-m", "3",
+        "--spacing-m", "1",
+        "--k", "2",
+        "--no-maps",
+    ]  # fmt: skip
+    code = main([*base, "--network", str(fibre), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    # two sites a few metres from the PoP: fibre drops
+    assert "Backhaul:" in captured.out and "2 fibre" in captured.out
+    links = gpd.read_file(out / "blankspot.gpkg", layer="backhaul")
+    assert links["to_id"].tolist() == ["POP1", "POP1"]
+    table = pd.read_csv(out / "priority_sites.csv", encoding="utf-8-sig")
+    assert table["backhaul"].tolist() == ["fibre", "fibre"]
+    # a network file without a kind column, and a DEM without a network
+    bad = tiny_files["dir"] / "bad.geojson"
+    gpd.read_file(fibre).drop(columns="kind").to_file(bad)
+    assert main([*base, "--network", str(bad), "--out", str(out / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "no 'kind' column" in err and "Traceback" not in err
+    assert main([*base, "--dem", str(fibre), "--out", str(out / "y")]) == 2
+    assert "give --network too" in capsys.readouterr().err
 
 
 def test_plan_from_toml(tiny_files, tmp_path):

@@ -89,7 +89,7 @@ def village_share(villages: gpd.GeoDataFrame, raster: tuple[np.ndarray, dict]) -
 
 def test_files_exist_and_are_small(paths: dict[str, Path]) -> None:
     folder = sample_dir()
-    assert set(paths) == {"villages", "businesses", "signal", "towers", "opencellid"}
+    assert set(paths) == {"villages", "businesses", "signal", "towers", "opencellid", "fibre"}
     assert all(p.is_file() and p.parent == folder for p in paths.values())
     for name in ("LICENSE-boundaries", "LICENSE-opencellid"):
         assert (folder / name).is_file()
@@ -154,7 +154,12 @@ def test_licence_notices() -> None:
 
 def test_readme_labels_synthetic_files_and_states_figures() -> None:
     text = (REPO / "data" / "README.md").read_text()
-    for name in ("towers_synthetic.csv", "signal_rsrp.tif", "umkm_synthetic.csv.gz"):
+    for name in (
+        "towers_synthetic.csv",
+        "signal_rsrp.tif",
+        "umkm_synthetic.csv.gz",
+        "fibre_synthetic.geojson",
+    ):
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}`"))
         assert "**SYNTHETIC**" in row
     row = next(line for line in text.splitlines() if line.startswith("| `villages.parquet`"))
@@ -340,7 +345,12 @@ def test_share_of_businesses_without_signal(
 
 def test_load_sample_follows_the_contract() -> None:
     s = load_sample(weight_col="tenaga_kerja")
-    assert set(s) == {"villages", "businesses", "towers", "signal"}
+    assert set(s) == {"villages", "businesses", "towers", "signal", "network"}
+    # 15 synthetic fibre PoPs, one per kabupaten/kota, and the 1,041 synthetic masts
+    kinds = s["network"]["kind"].value_counts().to_dict()
+    assert kinds == {"tower": 1041, "fibre": 15}
+    pops = s["network"][s["network"]["kind"] == "fibre"]
+    assert sorted(pops.index.str[4:]) == sorted(s["villages"]["kabupaten_code"].unique())
     v, b, t = s["villages"], s["businesses"], s["towers"]
     assert len(v) == 2_640 and v.index.name == "village_id"
     assert pd.api.types.is_string_dtype(v.index.dtype)
@@ -401,7 +411,7 @@ def test_regenerating_gives_the_same_content(
     """
     script.main(["--shared", str(shared_data), "--out", str(tmp_path), "--fast-compression"])
     committed = sample_dir()
-    for name in ("towers_synthetic.csv", "opencellid_lampung.csv"):
+    for name in ("towers_synthetic.csv", "opencellid_lampung.csv", "fibre_synthetic.geojson"):
         assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), name
     new_csv = gzip.decompress((tmp_path / "umkm_synthetic.csv.gz").read_bytes())
     assert new_csv == gzip.decompress((committed / "umkm_synthetic.csv.gz").read_bytes())

@@ -1,0 +1,1355 @@
+"""Backhaul: connect every proposed site to the fibre network, by microwave or satellite.
+
+:func:`plan_backhaul` builds a graph whose nodes are the existing network (fibre points of
+presence and towers that can relay microwave) and the new sites, and whose edges are the
+feasible links: microwave hops no longer than ``max_hop_m`` with line of sight and Fresnel
+clearance over the terrain (:func:`blankspot.terrain.line_of_sight`), and fibre drops from a
+point of presence. Every site gets its least-cost route to fibre; links shared between sites
+are paid once (a Steiner tree); a site no terrestrial route reaches, or reaches only at a
+higher price, gets satellite (VSAT).
+
+The numbers are done with numpy and scipy (KD-tree pair search, C Dijkstra, minimum spanning
+trees); :attr:`Backhaul.graph` gives the same graph as a networkx graph for analysis.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import itertools
+import logging
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS
+
+from blankspot._errors import CRSError, InputError, UnknownOptionError
+from blankspot._util import read_vector
+from blankspot._validate import check_options, positive_metres, require_crs, working_crs
+from blankspot.candidates import _point_of
+from blankspot.terrain import Dem, line_of_sight, read_dem
+
+__all__ = [
+    "DEFAULT_BACKHAUL_COSTS",
+    "NETWORK_KINDS",
+    "Backhaul",
+    "built_network",
+    "network_from",
+    "plan_backhaul",
+    "price_candidates",
+    "read_network",
+]
+
+log = logging.getLogger("blankspot")
+
+#: Kinds of existing network node :func:`plan_backhaul` understands.
+NETWORK_KINDS = ("fibre", "tower")
+#: Backhaul a site can get, cheapest technology first.
+BACKHAUL_KINDS = ("fibre", "microwave", "satellite")
+
+#: Default prices (rupiah). Every one can be overridden with ``plan_backhaul(costs={...})``.
+#: No itemised public price list exists for Indonesia, so all but the satellite horizon are
+#: the maintainers' ASSUMPTIONS of the order of magnitude (2024 prices, USD 1 = Rp 16,000);
+#: replace them with a tender's or an operator's own figures before deciding anything.
+#:
+#: * ``microwave_link_idr`` -- one microwave hop: two radios, two 0.6-1.2 m dishes, mounting
+#:   and path survey, about USD 20,000 (assumption).
+#: * ``fibre_per_km_idr`` -- one km of rural fibre drop from a point of presence (cable,
+#:   aerial or shallow-buried, splicing), about USD 9,000 per km (assumption).
+#: * ``satellite_terminal_idr`` -- VSAT terminal, antenna and installation at the site,
+#:   about USD 6,000 (assumption).
+#: * ``satellite_per_year_idr`` -- VSAT capacity for one rural 4G site, about Rp 20 million
+#:   a month (assumption; BAKTI's 4G sites are satellite-backhauled, but it publishes no
+#:   per-site capacity price).
+#: * ``satellite_years`` -- years of satellite fees counted against the one-off cost of a
+#:   terrestrial route: 5, the usual depreciation period of telecom equipment (assumption).
+DEFAULT_BACKHAUL_COSTS: dict[str, float] = {
+    "microwave_link_idr": 320e6,
+    "fibre_per_km_idr": 145e6,
+    "satellite_terminal_idr": 96e6,
+    "satellite_per_year_idr": 240e6,
+    "satellite_years": 5.0,
+}
+
+# Lazy terrain checks: alternative parents checked per node and round.
+_PARENTS_PER_ROUND = 32
+# Lazy rounds for the shared network; after them it is planned on checked links only.
+_TREE_ROUNDS = 3
+# Instances with at most this many possible Steiner nodes are solved exactly.
+_EXACT_STEINER_MAX_NODES = 10
+# Added to every edge weight in the solvers (rupiah): makes 0-cost edges real edges for
+# scipy and, between routes of equal price, prefers the one with fewer links.
+_EPS_IDR = 1e-3
+_ROOT = "\0fibre"
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, eq=False)
+class Backhaul:
+    """How each site reaches the fibre network; returned by :func:`plan_backhaul`.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame
+        One row per site, index = site id (str, name ``site_id``), in the input order:
+        ``backhaul`` ("fibre", "microwave" or "satellite"), ``hops`` (microwave links on the
+        route; 0 for fibre and satellite), ``route`` (tuple of node ids from the site to a
+        fibre node along the planned links; just the site for satellite), ``fibre_id`` (the
+        point of presence reached, or None), ``backhaul_cost_idr`` (the site's least-cost
+        backhaul on its own: its cheapest terrestrial route, or satellite for
+        ``satellite_years``), ``backhaul_m`` (length of the route, metres), ``geometry``.
+    links : GeoDataFrame
+        The links to build, one LineString each (working CRS), from the end nearer the sites
+        to the end nearer fibre: ``from_id``, ``to_id``, ``kind`` ("microwave" or "fibre"),
+        ``length_m``, ``clearance_m`` (worst Fresnel clearance in metres, NaN without a DEM
+        and for fibre), ``cost_idr``, ``n_sites`` (sites whose route uses the link).
+    feasible : DataFrame
+        The links of the final graph, the edges of :attr:`graph`: ``u``, ``v``, ``kind``,
+        ``length_m``, ``clearance_m``, ``cost_idr``, ``checked``. With a DEM only links some
+        plan wanted were checked on the terrain (``checked`` True; blocked ones are gone or
+        became fibre drops); the others are within the hop limit but unchecked.
+    nodes : GeoDataFrame
+        Every node, index = node id: ``kind`` ("fibre", "tower" or "site"), ``mast_height_m``.
+    total_cost_idr : float
+        The links' cost (each shared link once) plus satellite for the satellite sites.
+    steiner : str
+        How the shared network was chosen: ``"exact"``, ``"mehlhorn"`` (2-approximation) or
+        ``"shortest paths"`` (the union of the least-cost routes was cheaper).
+    costs : dict
+        The prices used (defaults merged with the caller's).
+    crs : pyproj.CRS
+        The working CRS (metres).
+    options : dict
+        The other arguments (``network``, ``dem``, ``max_hop_m``, ...) so the same plan can
+        be made for other sites (:func:`blankspot.rank_sites` does).
+    """
+
+    sites: gpd.GeoDataFrame
+    links: gpd.GeoDataFrame
+    feasible: pd.DataFrame
+    nodes: gpd.GeoDataFrame
+    total_cost_idr: float
+    steiner: str
+    costs: dict
+    crs: CRS
+    options: dict
+
+    @functools.cached_property
+    def graph(self) -> nx.Graph:
+        """The feasible-link graph as networkx (built on first access).
+
+        Nodes carry ``kind``, ``x``, ``y`` and ``mast_height_m``; edges carry ``kind``,
+        ``length_m``, ``clearance_m``, ``cost_idr``, ``checked`` (see :attr:`feasible`) and
+        ``built`` (True for planned links).
+        """
+        g = nx.Graph()
+        xy = shapely.get_coordinates(self.nodes.geometry.array)
+        g.add_nodes_from(
+            (n, {"kind": k, "x": float(x), "y": float(y), "mast_height_m": float(h)})
+            for n, k, x, y, h in zip(
+                self.nodes.index,
+                self.nodes["kind"],
+                xy[:, 0],
+                xy[:, 1],
+                self.nodes["mast_height_m"],
+                strict=True,
+            )
+        )
+        f = self.feasible
+        g.add_edges_from(
+            (
+                u,
+                v,
+                {
+                    "kind": k,
+                    "length_m": d,
+                    "clearance_m": c,
+                    "cost_idr": w,
+                    "checked": ch,
+                    "built": False,
+                },
+            )
+            for u, v, k, d, c, w, ch in zip(
+                f["u"],
+                f["v"],
+                f["kind"],
+                f["length_m"].tolist(),
+                f["clearance_m"].tolist(),
+                f["cost_idr"].tolist(),
+                f["checked"].tolist(),
+                strict=True,
+            )
+        )
+        for u, v in zip(self.links["from_id"], self.links["to_id"], strict=True):
+            g.edges[u, v]["built"] = True
+        return g
+
+    def summary(self) -> str:
+        """Count sites by backhaul and give the total, in one line.
+
+        Examples
+        --------
+        >>> print(plan_backhaul(_toy_sites(), _toy_network()).summary())
+        3 sites: 1 fibre, 1 microwave, 1 satellite; 3 links; total Rp 2,081,000,000.
+        """
+        counts = self.sites["backhaul"].value_counts()
+        parts = ", ".join(f"{int(counts.get(k, 0))} {k}" for k in BACKHAUL_KINDS)
+        return (
+            f"{len(self.sites)} sites: {parts}; {len(self.links)} links; "
+            f"total Rp {self.total_cost_idr:,.0f}."
+        )
+
+    def __repr__(self) -> str:
+        return f"<Backhaul: {self.summary()}>"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _costs(costs: Mapping[str, Any] | None) -> dict[str, float]:
+    out = dict(DEFAULT_BACKHAUL_COSTS)
+    if costs is None:
+        return out
+    if not isinstance(costs, Mapping):
+        raise InputError(
+            f"costs must be a dict such as {{'microwave_link_idr': 3e8}}, got "
+            f"{type(costs).__name__}."
+        )
+    for key, value in costs.items():
+        if key not in out:
+            close = difflib.get_close_matches(str(key), list(out), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise InputError(
+                f"costs has an unknown key {key!r}.{hint} Known keys: {', '.join(out)}."
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise InputError(
+                f"costs[{key!r}] must be a non-negative number, got {value!r} "
+                "(rupiah; years for satellite_years)."
+            )
+        out[key] = float(value)
+    return out
+
+
+def _points(gdf: gpd.GeoDataFrame, what: str) -> np.ndarray:
+    """Point of each row (polygons: a point inside), raising on missing geometry."""
+    geoms = gdf.geometry.array
+    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(bad):
+        rows = ", ".join(map(repr, gdf.index[bad[:5]].tolist()))
+        raise InputError(
+            f"{what}: {len(bad)} row(s) have no geometry (e.g. {rows}); drop them or give "
+            "them a location."
+        )
+    return _point_of(geoms)
+
+
+def _heights(gdf: pd.DataFrame, default: float, what: str) -> np.ndarray:
+    if "mast_height_m" not in gdf.columns:
+        return np.full(len(gdf), default)
+    h = pd.to_numeric(gdf["mast_height_m"], errors="coerce").to_numpy("float64")
+    bad = np.flatnonzero(h < 0)
+    if len(bad):
+        raise InputError(
+            f"{what}: column 'mast_height_m' is negative in row {gdf.index[bad[0]]!r}; "
+            "give the mast height above ground in metres."
+        )
+    return np.where(np.isnan(h), default, h)
+
+
+def _site_frame(sites: Any) -> gpd.GeoDataFrame:
+    """Return the sites as a GeoDataFrame indexed by site id (str)."""
+    if hasattr(sites, "sites") and hasattr(sites, "assessment"):  # a Plan
+        table = sites.sites
+        out = table.set_index(table["site_id"].astype(str).rename("site_id"))
+        return out.drop(columns=["site_id"])
+    if not isinstance(sites, gpd.GeoDataFrame):
+        raise InputError(
+            "sites must be a Plan (from rank_sites) or a GeoDataFrame of site points, got "
+            f"{type(sites).__name__}."
+        )
+    out = sites.copy()
+    out.index = out.index.astype(str).rename("site_id")
+    return out
+
+
+def _network_frame(network: Any) -> gpd.GeoDataFrame:
+    if not isinstance(network, gpd.GeoDataFrame):
+        raise InputError(
+            "network must be a GeoDataFrame of existing nodes with a 'kind' column "
+            f"('fibre' or 'tower'), got {type(network).__name__}."
+        )
+    if "kind" not in network.columns:
+        raise InputError(
+            "network has no 'kind' column: add one saying what each node is, 'fibre' (a "
+            "fibre point of presence) or 'tower' (an existing tower that can relay "
+            f"microwave). Columns found: {', '.join(map(str, network.columns))}."
+        )
+    kind = network["kind"].astype("string").str.strip().str.lower()
+    bad = ~kind.isin(NETWORK_KINDS).fillna(False).to_numpy(bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"network: column 'kind' has {int(bad.sum())} unknown value(s), e.g. "
+            f"{network['kind'].iloc[i]!r} in row {network.index[i]!r}; use one of "
+            f"{list(NETWORK_KINDS)}."
+        )
+    if not (kind == "fibre").any():
+        raise InputError(
+            "network has no node with kind 'fibre': a backhaul plan routes every site to "
+            "fibre, so give at least one fibre point of presence (kind='fibre')."
+        )
+    out = network.copy()
+    out["kind"] = kind.to_numpy(dtype=object)
+    out.index = out.index.astype(str)
+    dup = out.index[out.index.duplicated()]
+    if len(dup):
+        raise InputError(f"network: node id {dup[0]!r} appears more than once; ids must be unique.")
+    return out
+
+
+# --------------------------------------------------------------------------- links
+
+
+def _link_check(
+    a_xy: np.ndarray,
+    b_xy: np.ndarray,
+    *,
+    height_a_m: np.ndarray,
+    height_b_m: np.ndarray,
+    dem: Any,
+    crs: CRS,
+    frequency_ghz: float,
+    fresnel_clearance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each microwave link a-b is feasible, and its worst clearance (metres).
+
+    Distances are already within the hop limit. Without a DEM every link is feasible and
+    the clearance is unknown (NaN); with one, :func:`blankspot.terrain.line_of_sight`
+    decides (line of sight with ``fresnel_clearance`` of the first Fresnel zone clear).
+    """
+    n = len(a_xy)
+    if dem is None or n == 0:
+        return np.ones(n, dtype=bool), np.full(n, np.nan)
+    res = line_of_sight(
+        dem,
+        a_xy[:, 0],
+        a_xy[:, 1],
+        b_xy[:, 0],
+        b_xy[:, 1],
+        height_a_m=height_a_m,
+        height_b_m=height_b_m,
+        crs=crs,
+        frequency_ghz=frequency_ghz,
+        fresnel_clearance=fresnel_clearance,
+    )
+    return res["clear"].to_numpy(dtype=bool), res["clearance_m"].to_numpy(dtype="float64")
+
+
+def _candidate_links(
+    xy: np.ndarray,
+    kind: np.ndarray,
+    *,
+    max_hop_m: float,
+    costs: dict[str, float],
+    site_relays: bool = True,
+) -> pd.DataFrame:
+    """Every pair of nodes within ``max_hop_m`` that could be linked, cheaper technology first.
+
+    Candidate pairs come from a KD-tree radius query; two fibre nodes are never linked (they
+    are already on the fibre network). A pair touching a fibre node can be a fibre drop
+    (``fibre_per_km_idr`` per km, no line of sight needed) or a microwave hop; other pairs only
+    a microwave hop. Microwave links are *assumed* clear here (``checked`` False): the
+    terrain is asked only about links a plan wants to use (see :func:`_settle_links`).
+    """
+    if site_relays:
+        pairs = cKDTree(xy).query_pairs(max_hop_m, output_type="ndarray").reshape(-1, 2)
+    else:  # no site-site pairs: never even list them (candidates can be many)
+        net_pos = np.flatnonzero(kind != "site")
+        site_pos = np.flatnonzero(kind == "site")
+        net_tree = cKDTree(xy[net_pos])
+        nn = net_tree.query_pairs(max_hop_m, output_type="ndarray").reshape(-1, 2)
+        ns = net_tree.query_ball_point(xy[site_pos], max_hop_m, return_sorted=True)
+        counts = np.fromiter((len(r) for r in ns), dtype=np.intp, count=len(ns))
+        flat = np.fromiter(itertools.chain.from_iterable(ns), dtype=np.intp, count=counts.sum())
+        pairs = np.concatenate(
+            [net_pos[nn], np.column_stack([net_pos[flat], np.repeat(site_pos, counts)])]
+        ).reshape(-1, 2)
+    i, j = pairs[:, 0], pairs[:, 1]
+    fi, fj = kind[i] == "fibre", kind[j] == "fibre"
+    keep = ~(fi & fj)
+    i, j, fi, fj = i[keep], j[keep], fi[keep], fj[keep]
+    length = np.hypot(xy[i, 0] - xy[j, 0], xy[i, 1] - xy[j, 1])
+    fibre_cost = np.where(fi | fj, length / 1000.0 * costs["fibre_per_km_idr"], np.inf)
+    microwave = fibre_cost > costs["microwave_link_idr"]
+    log.info("plan_backhaul: %d node pairs within %g m", len(i), max_hop_m)
+    return pd.DataFrame(
+        {
+            "i": i,
+            "j": j,
+            "kind": np.where(microwave, "microwave", "fibre").astype(object),
+            "length_m": length,
+            "clearance_m": np.full(len(i), np.nan),
+            "cost_idr": np.where(microwave, costs["microwave_link_idr"], fibre_cost),
+            "fibre_cost_idr": fibre_cost,
+            "checked": ~microwave,
+        }
+    )
+
+
+def _edge_lookup(n: int, i: np.ndarray, j: np.ndarray) -> Any:
+    """Return ``find(a, b)``: the position of edge a-b among (i, j) (-1 when absent)."""
+    m = sp.csr_matrix(
+        (
+            np.concatenate([np.arange(1, len(i) + 1)] * 2),
+            (np.concatenate([i, j]), np.concatenate([j, i])),
+        ),
+        shape=(n, n),
+    )
+
+    def find(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if len(a) == 0:
+            return np.zeros(0, dtype=np.intp)
+        return np.asarray(m[a, b]).ravel().astype(np.intp) - 1
+
+    return find
+
+
+def _settle_links(
+    links: pd.DataFrame,
+    todo: np.ndarray,
+    *,
+    xy: np.ndarray,
+    height: np.ndarray,
+    dem: Any,
+    crs: CRS,
+    frequency_ghz: float,
+    fresnel_clearance: float,
+) -> None:
+    """Check the microwave links ``todo`` (row positions) on the terrain, in place.
+
+    A clear link keeps its price and gets its clearance; a blocked link touching a fibre
+    node becomes a fibre drop at its fibre price; any other blocked link gets an infinite
+    price (no link).
+    """
+    i = links["i"].to_numpy(np.intp)[todo]
+    j = links["j"].to_numpy(np.intp)[todo]
+    ok, clearance = _link_check(
+        xy[i],
+        xy[j],
+        height_a_m=height[i],
+        height_b_m=height[j],
+        dem=dem,
+        crs=crs,
+        frequency_ghz=frequency_ghz,
+        fresnel_clearance=fresnel_clearance,
+    )
+    col = links.columns.get_loc
+    links.iloc[todo, col("checked")] = True
+    links.iloc[todo[ok], col("clearance_m")] = clearance[ok]
+    blocked = todo[~ok]
+    fibre_cost = links["fibre_cost_idr"].to_numpy("float64")[blocked]
+    links.iloc[blocked, col("kind")] = "fibre"
+    links.iloc[blocked, col("cost_idr")] = fibre_cost  # inf when no fibre end: gone
+
+
+# --------------------------------------------------------------------------- solvers
+
+
+def _matrix(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
+    """Symmetric sparse weight matrix (weights must be > 0)."""
+    return sp.csr_matrix(
+        (np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))),
+        shape=(n, n),
+    )
+
+
+def _mst_edges(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Positions (into i/j/w) of a minimum spanning forest's edges; ties by position."""
+    if len(i) == 0:
+        return np.zeros(0, dtype=np.intp)
+    # scipy keeps one entry per (row, col): sort so the cheapest (then first) edge wins
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    order = np.lexsort((np.arange(len(i)), w, hi, lo))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    pos = order[first]
+    m = sp.csr_matrix((w[pos], (lo[pos], hi[pos])), shape=(n, n))
+    t = csgraph.minimum_spanning_tree(m).tocoo()
+    where = sp.csr_matrix((np.arange(1, len(pos) + 1), (lo[pos], hi[pos])), shape=(n, n))
+    return pos[np.asarray(where[t.row, t.col]).ravel().astype(np.intp) - 1]
+
+
+def _prune_leaves(n: int, i: np.ndarray, j: np.ndarray, keep: np.ndarray, terminal: np.ndarray):
+    """Drop edges to non-terminal leaves until none is left (a tree's useless branches)."""
+    kept = np.flatnonzero(keep)
+    a, b = i[kept], j[kept]
+    alive = np.ones(len(kept), dtype=bool)
+    while True:
+        deg = np.bincount(a[alive], minlength=n) + np.bincount(b[alive], minlength=n)
+        leaf = (deg == 1) & ~terminal
+        drop = alive & (leaf[a] | leaf[b])
+        if not drop.any():
+            out = np.zeros(len(i), dtype=bool)
+            out[kept[alive]] = True
+            return out
+        alive &= ~drop
+
+
+def _steiner_exact(
+    n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, terminals: np.ndarray
+) -> np.ndarray | None:
+    """Optimal Steiner tree by trying every set of Steiner nodes (small instances only).
+
+    The optimum is a minimum spanning tree of the terminals plus some set of other nodes,
+    so the cheapest connected MST over all such sets is optimal. Returns edge positions,
+    or None when there are too many candidate nodes.
+    """
+    is_t = np.zeros(n, dtype=bool)
+    is_t[terminals] = True
+    others = np.flatnonzero(~is_t)
+    if len(others) > _EXACT_STEINER_MAX_NODES:
+        return None
+    best: tuple[float, np.ndarray] | None = None
+    for r in range(len(others) + 1):
+        for extra in itertools.combinations(others.tolist(), r):
+            inside = is_t.copy()
+            inside[list(extra)] = True
+            e = np.flatnonzero(inside[i] & inside[j])
+            chosen = e[_mst_edges(n, i[e], j[e], w[e])]
+            if len(chosen) != int(inside.sum()) - 1:
+                continue  # not connected
+            cost = float(w[chosen].sum())
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, chosen)
+    return None if best is None else best[1]
+
+
+def _steiner_mehlhorn(
+    n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, terminals: np.ndarray
+) -> np.ndarray:
+    """Mehlhorn's (1988) Steiner tree, cost at most 2 (1 - 1/t) times the optimum.
+
+    The networkx ``steiner_tree(method="mehlhorn")`` algorithm on scipy arrays: Voronoi
+    regions of the terminals (one Dijkstra from all of them), the cheapest bridge between
+    each pair of neighbouring regions, a minimum spanning tree of those bridges expanded
+    into paths, a minimum spanning tree of that subgraph, and non-terminal leaves pruned.
+    """
+    g = _matrix(n, i, j, w)
+    dist, pred, src = csgraph.dijkstra(
+        g, indices=terminals, min_only=True, return_predecessors=True
+    )
+    su, sv = src[i], src[j]
+    bridge = (su != sv) & (su >= 0) & (sv >= 0)
+    b = np.flatnonzero(bridge)
+    bw = dist[i[b]] + w[b] + dist[j[b]]
+    tpos = np.full(n, -1)
+    tpos[terminals] = np.arange(len(terminals))
+    chosen_b = b[_mst_edges(len(terminals), tpos[su[b]], tpos[sv[b]], bw)]
+    # expand each chosen bridge into the edges of its two half-paths
+    used = np.zeros(len(i), dtype=bool)
+    used[chosen_b] = True
+    ends = np.concatenate([i[chosen_b], j[chosen_b]])
+    used[_path_edges(pred, ends, _edge_lookup(n, i, j))] = True
+    e = np.flatnonzero(used)
+    tree = e[_mst_edges(n, i[e], j[e], w[e])]
+    keep = np.zeros(len(i), dtype=bool)
+    keep[tree] = True
+    is_t = np.zeros(n, dtype=bool)
+    is_t[terminals] = True
+    return np.flatnonzero(_prune_leaves(n, i, j, keep, is_t))
+
+
+def _best_parent_edges(
+    pos_of: sp.csr_matrix, cost: np.ndarray, dist: np.ndarray, child: np.ndarray, *, k: int
+) -> np.ndarray:
+    """Edges to each child's ``k`` best parents (nearer fibre), by price through them.
+
+    ``pos_of`` holds edge position + 1 per (node, node); ties go to the smaller node.
+    """
+    child = np.unique(child)
+    starts = pos_of.indptr[child]
+    counts = pos_of.indptr[child + 1] - starts
+    total = int(counts.sum())
+    idx = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx += np.repeat(starts, counts)
+    row = np.repeat(np.arange(len(child)), counts)
+    e = pos_of.data[idx].astype(np.intp) - 1
+    u = pos_of.indices[idx]
+    score = dist[u] + cost[e]
+    ok = np.isfinite(score) & (dist[u] < dist[child[row]])
+    e, u, row, score = e[ok], u[ok], row[ok], score[ok]
+    order = np.lexsort((u, score, row))
+    r = row[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = r[1:] != r[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(r)), 0))
+    keep = (np.arange(len(r)) - start) < k
+    return np.sort(e[order][keep])
+
+
+def _path_edges(pred: np.ndarray, starts: np.ndarray, find: Any) -> np.ndarray:
+    """Positions of the edges on the predecessor paths from ``starts`` (each edge once)."""
+    out = []
+    cur = np.unique(starts)
+    while len(cur):
+        p = pred[cur]
+        ok = p >= 0
+        out.append(find(cur[ok], p[ok]))
+        cur = np.unique(p[ok])
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.intp)
+
+
+def _tree_routes(
+    n: int, i: np.ndarray, j: np.ndarray, tree: np.ndarray, root: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each node's parent in the tree rooted at ``root``, and the edge to it.
+
+    ``tree`` holds edge positions; both outputs are -1 for the root and nodes outside.
+    """
+    m = _matrix(n, i[tree], j[tree], np.ones(len(tree)))
+    _, parent = csgraph.breadth_first_order(m, root, directed=False)
+    parent = np.where(parent < 0, -1, parent)
+    nodes = np.flatnonzero(parent >= 0)
+    edge = np.full(n, -1)
+    edge[nodes] = tree[_edge_lookup(n, i[tree], j[tree])(nodes, parent[nodes])]
+    return parent, edge
+
+
+# --------------------------------------------------------------------------- main
+
+
+@check_options
+def plan_backhaul(
+    sites: Any,
+    network: gpd.GeoDataFrame,
+    *,
+    dem: Any = None,
+    max_hop_m: float = 30_000,
+    mast_height_m: float = 30,
+    frequency_ghz: float = 7.0,
+    fresnel_clearance: float = 0.6,
+    costs: Mapping[str, float] | None = None,
+    crs: Any = None,
+    site_relays: bool = True,
+) -> Backhaul:
+    """Connect every site to the fibre network at least cost: fibre, microwave or satellite.
+
+    Parameters
+    ----------
+    sites
+        A :class:`~blankspot.prioritise.Plan` (its ``sites``, ids from ``site_id``) or a
+        GeoDataFrame of site points (ids from the index; polygons use a point inside).
+        An optional ``mast_height_m`` column overrides ``mast_height_m`` per site.
+    network
+        Existing nodes, a GeoDataFrame of points with a ``kind`` column: ``"fibre"`` (a
+        fibre point of presence) or ``"tower"`` (an existing tower that can relay
+        microwave, e.g. from :func:`blankspot.read_towers`); ids from the index. An
+        optional ``mast_height_m`` column gives each node's antenna height.
+    dem
+        Digital elevation model for line of sight: a :class:`~blankspot.terrain.Dem` or
+        anything :func:`blankspot.terrain.read_dem` takes (a GeoTIFF, SRTM ``.hgt`` tiles).
+        ``None``: links are checked by distance only. Every node must lie on it.
+    max_hop_m
+        Longest microwave hop (and fibre drop), metres.
+    mast_height_m
+        Antenna height above ground where no ``mast_height_m`` column says otherwise,
+        metres.
+    frequency_ghz
+        Microwave frequency, for the Fresnel zone.
+    fresnel_clearance
+        Share of the first Fresnel zone that must be clear (0.6 is the usual rule).
+    costs
+        Prices overriding :data:`DEFAULT_BACKHAUL_COSTS` (keys ``microwave_link_idr``,
+        ``fibre_per_km_idr``, ``satellite_terminal_idr``, ``satellite_per_year_idr``,
+        ``satellite_years``).
+    crs
+        Projected working CRS (metres); default: the UTM zone of the sites (of the network
+        when there are no sites).
+    site_relays
+        Whether a new site may relay another new site's microwave link. ``False`` prices
+        each site on its own through the existing network only (what
+        :func:`blankspot.rank_sites` does for candidates, which may not all be built).
+
+    Returns
+    -------
+    Backhaul
+        ``sites``, ``links``, ``feasible``, ``nodes``, ``graph``, ``total_cost_idr``.
+
+    Raises
+    ------
+    InputError
+        ``network`` without a ``kind`` column, an unknown kind, no fibre node, a missing
+        geometry, duplicate or clashing ids, an unknown cost key or a bad number.
+    CRSError
+        ``sites`` or ``network`` has no CRS, or ``crs`` is not metric.
+
+    Notes
+    -----
+    Links: every pair of nodes within ``max_hop_m`` (a KD-tree radius query in the working
+    CRS). With a DEM, links are checked lazily: the plan is made assuming every microwave
+    link is clear, the links it uses are checked with
+    :func:`blankspot.terrain.line_of_sight` (in one batch), blocked ones are removed (or
+    become fibre drops), and the plan is made again until every link it uses is checked.
+    Removing blocked links only makes plans dearer, so a plan whose links are all checked
+    is as good as one made after checking every pair, at a fraction of the terrain work.
+    A pair with a fibre node can be a fibre drop (``fibre_per_km_idr`` x km, no line of
+    sight needed) or a microwave hop (``microwave_link_idr``, needs line of sight),
+    whichever is cheaper; other pairs can only be microwave hops. Two fibre nodes are not
+    linked: they are on the fibre network already.
+    Distances are straight lines in the projected working CRS (UTM: within 0.1 % of the
+    geodesic inside a zone).
+
+    Each site's ``backhaul_cost_idr`` is its cheapest route to any fibre node on its own
+    (one Dijkstra from all fibre nodes at once), or satellite (``satellite_terminal_idr`` +
+    ``satellite_years`` x ``satellite_per_year_idr``) when no route exists or satellite is
+    cheaper. The plan connects the terrestrial sites together with the cheapest network
+    found: an exact Steiner tree when at most 10 nodes could serve as relays, else
+    Mehlhorn's algorithm (at most 2 (1 - 1/t) times the optimum for t terminals), or the
+    union of the least-cost routes when that is cheaper; ``total_cost_idr`` pays each link
+    once. ``route`` follows the planned links. Ties go to the node that comes first in
+    (kind, id) order and to fewer links, so the result does not depend on row order.
+    Node capacity (radios per mast, Mbps) is not modelled.
+
+    Examples
+    --------
+    >>> b = plan_backhaul(_toy_sites(), _toy_network())
+    >>> b.sites[["backhaul", "hops", "route"]].reset_index()
+      site_id   backhaul  hops         route
+    0      S1      fibre     0      (S1, F1)
+    1      S2  microwave     2  (S2, T1, F1)
+    2      S3  satellite     0         (S3,)
+    >>> b.sites["backhaul_cost_idr"].tolist()
+    [145000000.0, 640000000.0, 1296000000.0]
+    >>> b.links[["from_id", "to_id", "kind", "length_m", "cost_idr"]]
+      from_id to_id       kind  length_m     cost_idr
+    0      S1    F1      fibre    1000.0  145000000.0
+    1      S2    T1  microwave   20000.0  320000000.0
+    2      T1    F1  microwave   25000.0  320000000.0
+    """
+    return _plan_backhaul(
+        sites,
+        network,
+        dem=dem,
+        max_hop_m=max_hop_m,
+        mast_height_m=mast_height_m,
+        frequency_ghz=frequency_ghz,
+        fresnel_clearance=fresnel_clearance,
+        costs=costs,
+        crs=crs,
+        site_relays=site_relays,
+        with_tree=True,
+    )
+
+
+def _plan_backhaul(
+    sites: Any,
+    network: gpd.GeoDataFrame,
+    *,
+    dem: Any,
+    max_hop_m: float,
+    mast_height_m: float,
+    frequency_ghz: float,
+    fresnel_clearance: float,
+    costs: Mapping[str, float] | None,
+    crs: Any,
+    site_relays: bool,
+    with_tree: bool,
+) -> Backhaul:
+    """:func:`plan_backhaul`; ``with_tree=False`` only prices the sites (no shared plan)."""
+    costs_used = _costs(costs)
+    max_hop_m = positive_metres(max_hop_m, "max_hop_m")
+    mast = positive_metres(mast_height_m, "mast_height_m")
+    if (
+        isinstance(frequency_ghz, bool)
+        or not isinstance(frequency_ghz, numbers.Real)
+        or not (0 < frequency_ghz < 1000)
+    ):
+        raise InputError(f"frequency_ghz must be a positive number of GHz, got {frequency_ghz!r}.")
+    frequency_ghz = float(frequency_ghz)
+    fresnel_clearance = float(fresnel_clearance)
+    if not (0 <= fresnel_clearance <= 1):
+        raise InputError(
+            f"fresnel_clearance must be between 0 and 1 (0.6 = 60 % of the first Fresnel "
+            f"zone clear), got {fresnel_clearance!r}."
+        )
+    site_gdf = _site_frame(sites)
+    net = _network_frame(network)
+    if dem is not None and not isinstance(dem, Dem):
+        dem = read_dem(dem)
+    require_crs(site_gdf.crs, what="sites")
+    require_crs(net.crs, what="network")
+    site_geoms = _points(site_gdf, "sites")
+    net_geoms = _points(net, "network")
+    work = working_crs(site_gdf if len(site_gdf) else net, crs)
+    if not work.is_projected:
+        raise CRSError(
+            f"The working CRS {work.to_string()} is not projected; pass crs= a metric CRS."
+        )
+    clash = site_gdf.index.intersection(net.index)
+    if len(clash):
+        raise InputError(
+            f"site id {clash[0]!r} is also a network node id; ids must be distinct (prefix "
+            "one of them, e.g. 'tower:' + index)."
+        )
+    dup = site_gdf.index[site_gdf.index.duplicated()]
+    if len(dup):
+        raise InputError(f"sites: id {dup[0]!r} appears more than once; ids must be unique.")
+
+    site_pts = shapely.get_coordinates(
+        gpd.GeoSeries(site_geoms, crs=site_gdf.crs).to_crs(work).array
+    )
+    net_pts = shapely.get_coordinates(gpd.GeoSeries(net_geoms, crs=net.crs).to_crs(work).array)
+    # node order: fibre, towers, sites, each by id (the tie-break order)
+    ids = np.concatenate([net.index.to_numpy(object), site_gdf.index.to_numpy(object)])
+    kind = np.concatenate([net["kind"].to_numpy(object), np.full(len(site_gdf), "site", object)])
+    xy = np.concatenate([net_pts, site_pts]).reshape(-1, 2)
+    height = np.concatenate([_heights(net, mast, "network"), _heights(site_gdf, mast, "sites")])
+    rank = {"fibre": 0, "tower": 1, "site": 2}
+    order = np.lexsort((ids.astype(str), np.array([rank[k] for k in kind])))
+    ids, kind, xy, height = ids[order], kind[order], xy[order], height[order]
+    n = len(ids)
+
+    links = _candidate_links(
+        xy, kind, max_hop_m=max_hop_m, costs=costs_used, site_relays=bool(site_relays)
+    )
+    if dem is None:
+        links["checked"] = True  # distance only
+    site_pos = np.flatnonzero(kind == "site")
+    sat_cost = costs_used["satellite_terminal_idr"] + (
+        costs_used["satellite_years"] * costs_used["satellite_per_year_idr"]
+    )
+    # Plan on the links assumed clear, ask the terrain about the links the plan uses, drop
+    # (or turn into fibre) the blocked ones, and plan again, until every link used is
+    # checked. Blocked links only make plans dearer, so the final plan is as good on the
+    # checked graph as on the full one: optimal routes stay optimal, the Steiner bound holds.
+    root, n_checked, rounds, tree_rounds = n, 0, 0, 0
+    fibre_nodes = np.flatnonzero(kind == "fibre")
+    gi = np.concatenate([links["i"].to_numpy(np.intp), np.full(len(fibre_nodes), root)])
+    gj = np.concatenate([links["j"].to_numpy(np.intp), fibre_nodes])
+    cost = np.concatenate([links["cost_idr"].to_numpy("float64"), np.zeros(len(fibre_nodes))])
+    checked = np.concatenate([links["checked"].to_numpy(bool), np.ones(len(fibre_nodes), bool)])
+    pos_of = sp.csr_matrix(
+        (
+            np.concatenate([np.arange(1, len(gi) + 1)] * 2),
+            (np.concatenate([gi, gj]), np.concatenate([gj, gi])),
+        ),
+        shape=(n + 1, n + 1),
+    )
+    weights = pos_of.astype("float64")
+    find = _edge_lookup(n + 1, gi, gj)
+
+    def settle(todo: np.ndarray) -> None:
+        _settle_links(
+            links,
+            todo,
+            xy=xy,
+            height=height,
+            dem=dem,
+            crs=work,
+            frequency_ghz=frequency_ghz,
+            fresnel_clearance=fresnel_clearance,
+        )
+        cost[todo] = links["cost_idr"].to_numpy("float64")[todo]
+        checked[todo] = True
+
+    while True:
+        rounds += 1
+        weights.data = cost[pos_of.data - 1] + _EPS_IDR
+        dist, pred = csgraph.dijkstra(weights, indices=root, return_predecessors=True)
+        route_cost = dist[site_pos] - _EPS_IDR
+        terrestrial = np.isfinite(route_cost) & (route_cost <= sat_cost + 1e-6)
+        spt = _path_edges(pred, site_pos[terrestrial], find)
+        todo = spt[~checked[spt]]
+        if len(todo):
+            # the far end of each unchecked link may need another parent: check its next
+            # best ones in the same batch, so ties and near-ties do not cost a round each
+            child = np.where(dist[gi[todo]] > dist[gj[todo]], gi[todo], gj[todo])
+            more = _best_parent_edges(pos_of, cost, dist, child, k=_PARENTS_PER_ROUND)
+            todo = np.union1d(todo, more[~checked[more]])
+            n_checked += len(todo)
+            settle(todo)
+            continue
+        term_sites = site_pos[terrestrial] if with_tree else site_pos[:0]
+        tree_rounds += 1
+        # after a few rounds, the shared network is planned on checked links only
+        usable = np.isfinite(cost) & (checked | (tree_rounds <= _TREE_ROUNDS))
+        live = np.flatnonzero(usable)
+        tree, method = _plan_tree(
+            n + 1,
+            gi[live],
+            gj[live],
+            cost[live] + _EPS_IDR,
+            root=root,
+            term_sites=term_sites,
+            spt_edges=np.searchsorted(live, spt),
+        )
+        tree = live[tree]
+        todo = tree[~checked[tree]]
+        if len(todo) == 0:
+            if tree_rounds > _TREE_ROUNDS and method != "none":
+                method += " (checked links)"
+            break
+        n_checked += len(todo)
+        settle(todo)
+    log.info("plan_backhaul: %d links checked for line of sight in %d rounds", n_checked, rounds)
+    parent, edge = _tree_routes(n + 1, gi, gj, tree, root)
+    sites_out = _site_table(
+        ids=ids,
+        kind=kind,
+        xy=xy,
+        site_pos=site_pos,
+        terrestrial=terrestrial,
+        parent=parent,
+        edge=edge,
+        root=root,
+        links=links,
+        gi=gi,
+        gj=gj,
+        cost=cost,
+        sat_cost=sat_cost,
+        crs=work,
+        pred=pred,
+        find=find,
+    )
+    # back to the input order
+    sites_out = sites_out.loc[site_gdf.index]
+    links_out = _links_table(
+        ids=ids,
+        xy=xy,
+        links=links,
+        tree=tree,
+        gi=gi,
+        gj=gj,
+        parent=parent,
+        edge=edge,
+        site_pos=site_pos,
+        terrestrial=terrestrial,
+        crs=work,
+    )
+    total = float(links_out["cost_idr"].sum()) + sat_cost * int((~terrestrial).sum())
+    links = links[np.isfinite(links["cost_idr"].to_numpy("float64"))]
+    feasible = pd.DataFrame(
+        {
+            "u": ids[links["i"].to_numpy(np.intp)],
+            "v": ids[links["j"].to_numpy(np.intp)],
+            "kind": links["kind"].to_numpy(object),
+            "length_m": links["length_m"].to_numpy("float64"),
+            "clearance_m": links["clearance_m"].to_numpy("float64"),
+            "cost_idr": links["cost_idr"].to_numpy("float64"),
+            "checked": links["checked"].to_numpy(bool),
+        }
+    )
+    nodes = gpd.GeoDataFrame(
+        {"kind": kind, "mast_height_m": height},
+        geometry=shapely.points(xy),
+        index=pd.Index(ids, name="node_id", dtype=object),
+        crs=work,
+    )
+    log.info(
+        "plan_backhaul: %d sites (%d terrestrial), %d feasible links, %d built (%s), total Rp %.0f",
+        len(site_pos),
+        int(terrestrial.sum()),
+        len(links),
+        len(links_out),
+        method,
+        total,
+    )
+    return Backhaul(
+        sites=sites_out,
+        links=links_out,
+        feasible=feasible,
+        nodes=nodes,
+        total_cost_idr=total,
+        steiner=method,
+        costs=costs_used,
+        crs=work,
+        options={
+            "network": network,
+            "dem": dem,
+            "max_hop_m": max_hop_m,
+            "mast_height_m": mast,
+            "frequency_ghz": frequency_ghz,
+            "fresnel_clearance": fresnel_clearance,
+            "costs": costs_used,
+            "crs": work,
+            "site_relays": bool(site_relays),
+        },
+    )
+
+
+def _plan_tree(
+    n: int,
+    gi: np.ndarray,
+    gj: np.ndarray,
+    w: np.ndarray,
+    *,
+    root: int,
+    term_sites: np.ndarray,
+    spt_edges: np.ndarray,
+) -> tuple[np.ndarray, str]:
+    """Edges (positions) of the network joining ``root`` and the terminal sites.
+
+    ``spt_edges`` are the edges of the terminals' least-cost routes (a tree too): kept
+    when cheaper than Mehlhorn's tree.
+    """
+    if len(term_sites) == 0:
+        return np.zeros(0, dtype=np.intp), "none"
+    # only the part of the graph connected to fibre matters
+    _, label = csgraph.connected_components(_matrix(n, gi, gj, w), directed=False)
+    inside = label == label[root]
+    e = np.flatnonzero(inside[gi] & inside[gj])
+    # renumber the nodes of that component
+    nodes = np.flatnonzero(inside)
+    pos = np.full(n, -1)
+    pos[nodes] = np.arange(len(nodes))
+    li, lj, lw = pos[gi[e]], pos[gj[e]], w[e]
+    terminals = np.concatenate([[pos[root]], pos[term_sites]])
+    local = _steiner_exact(len(nodes), li, lj, lw, terminals)
+    if local is not None:
+        return e[local], "exact"
+    tree = e[_steiner_mehlhorn(len(nodes), li, lj, lw, terminals)]
+    if w[spt_edges].sum() < w[tree].sum() - 1e-6:
+        return spt_edges, "shortest paths"
+    return tree, "mehlhorn"
+
+
+def _site_table(
+    *,
+    ids: np.ndarray,
+    kind: np.ndarray,
+    xy: np.ndarray,
+    site_pos: np.ndarray,
+    terrestrial: np.ndarray,
+    parent: np.ndarray,
+    edge: np.ndarray,
+    root: int,
+    links: pd.DataFrame,
+    gi: np.ndarray,
+    gj: np.ndarray,
+    cost: np.ndarray,
+    sat_cost: float,
+    crs: CRS,
+    pred: np.ndarray,
+    find: Any,
+) -> gpd.GeoDataFrame:
+    n_sites = len(site_pos)
+    link_kind = np.concatenate([links["kind"].to_numpy(object), np.full(len(gi) - len(links), "")])
+    length = np.concatenate([links["length_m"].to_numpy("float64"), np.zeros(len(gi) - len(links))])
+    # walk every site's route up the tree at once
+    routes: list[list[str]] = [[ids[p]] for p in site_pos]
+    hops = np.zeros(n_sites, dtype=np.int64)
+    metres = np.zeros(n_sites)
+    route_cost = np.zeros(n_sites)
+    fibre_id = np.full(n_sites, None, dtype=object)
+    cur = np.where(terrestrial, site_pos, -1)
+    while True:
+        live = np.flatnonzero((cur >= 0) & (cur != root))
+        if len(live) == 0:
+            break
+        e = edge[cur[live]]
+        hops[live] += link_kind[e] == "microwave"
+        metres[live] += length[e]
+        route_cost[live] += cost[e]
+        nxt = parent[cur[live]]
+        for k, p in zip(live.tolist(), nxt.tolist(), strict=True):
+            if p != root:
+                routes[k].append(ids[p])
+            else:
+                fibre_id[k] = routes[k][-1]
+        cur[live] = nxt
+    backhaul = np.where(~terrestrial, "satellite", np.where(hops > 0, "microwave", "fibre")).astype(
+        object
+    )
+    return gpd.GeoDataFrame(
+        {
+            "backhaul": backhaul,
+            "hops": hops,
+            "route": [tuple(r) for r in routes],
+            "fibre_id": fibre_id,
+            "backhaul_cost_idr": np.where(terrestrial, np.nan, sat_cost),
+            "backhaul_m": np.where(terrestrial, metres, np.nan),
+        },
+        geometry=shapely.points(xy[site_pos]),
+        index=pd.Index(ids[site_pos], name="site_id", dtype=object),
+        crs=crs,
+    ).pipe(
+        _least_cost,
+        pred=pred,
+        site_pos=site_pos,
+        terrestrial=terrestrial,
+        find=find,
+        cost=cost,
+    )
+
+
+def _least_cost(
+    table: gpd.GeoDataFrame,
+    *,
+    pred: np.ndarray,
+    site_pos: np.ndarray,
+    terrestrial: np.ndarray,
+    find: Any,
+    cost: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Fill ``backhaul_cost_idr`` of the terrestrial sites with their own cheapest route.
+
+    Sums the true prices along the least-cost paths (``pred``, from the fibre root), without
+    the tie-break epsilon of the solver weights.
+    """
+    cur = site_pos[terrestrial].copy()
+    total = np.zeros(len(cur))
+    while True:
+        live = np.flatnonzero(pred[cur] >= 0)
+        if len(live) == 0:
+            break
+        p = pred[cur[live]]
+        total[live] += cost[find(cur[live], p)]
+        cur[live] = p
+    out = table["backhaul_cost_idr"].to_numpy("float64").copy()
+    out[terrestrial] = total
+    table["backhaul_cost_idr"] = out
+    return table
+
+
+def _links_table(
+    *,
+    ids: np.ndarray,
+    xy: np.ndarray,
+    links: pd.DataFrame,
+    tree: np.ndarray,
+    gi: np.ndarray,
+    gj: np.ndarray,
+    parent: np.ndarray,
+    edge: np.ndarray,
+    site_pos: np.ndarray,
+    terrestrial: np.ndarray,
+    crs: CRS,
+) -> gpd.GeoDataFrame:
+    real = tree[tree < len(links)]
+    # orient each link child -> parent (towards fibre); count the sites routed through it
+    child = np.where(parent[gi[real]] == gj[real], gi[real], gj[real])
+    par = np.where(child == gi[real], gj[real], gi[real])
+    through = np.zeros(len(gi), dtype=np.int64)
+    cur = site_pos[terrestrial].copy()
+    while len(cur):
+        e = edge[cur]
+        ok = e >= 0
+        np.add.at(through, e[ok], 1)
+        cur = parent[cur[ok]]
+        cur = cur[cur >= 0]
+    order = np.lexsort((ids[par].astype(str), ids[child].astype(str)))
+    real, child, par = real[order], child[order], par[order]
+    lines = (
+        shapely.linestrings(
+            np.stack([xy[child], xy[par]], axis=1).reshape(-1, 2),
+            indices=np.repeat(np.arange(len(real)), 2),
+        )
+        if len(real)
+        else np.array([], dtype=object)
+    )
+    return gpd.GeoDataFrame(
+        {
+            "from_id": ids[child].astype(object),
+            "to_id": ids[par].astype(object),
+            "kind": links["kind"].to_numpy(object)[real],
+            "length_m": links["length_m"].to_numpy("float64")[real],
+            "clearance_m": links["clearance_m"].to_numpy("float64")[real],
+            "cost_idr": links["cost_idr"].to_numpy("float64")[real],
+            "n_sites": through[real],
+        },
+        geometry=gpd.GeoSeries(lines, crs=crs),
+        crs=crs,
+    )
+
+
+# --------------------------------------------------------------------------- readers
+
+
+@check_options
+def read_network(source: Any, *, id_col: str | None = "node_id") -> gpd.GeoDataFrame:
+    """Read existing network nodes (a vector file with a ``kind`` column) for backhaul.
+
+    Parameters
+    ----------
+    source
+        A vector file (GeoPackage, GeoJSON, shapefile, ...) of points with a ``kind`` column
+        ("fibre" or "tower"), or a GeoDataFrame.
+    id_col
+        Column holding node ids (default ``node_id``); when absent the ids are ``N<row>``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The nodes, index = node id (str), ``kind`` normalised to lower case.
+
+    Raises
+    ------
+    InputError
+        No ``kind`` column, an unknown kind, no fibre node, duplicate ids.
+    InputFileError
+        The file is missing or unreadable.
+
+    Examples
+    --------
+    >>> nodes = read_network(_toy_network().reset_index(names="node_id"))
+    >>> nodes["kind"].to_dict()
+    {'F1': 'fibre', 'T1': 'tower'}
+    """
+    gdf = source if isinstance(source, gpd.GeoDataFrame) else read_vector(source, what="network")
+    what = "network" if isinstance(source, gpd.GeoDataFrame) else f"network file '{source}'"
+    gdf = gdf.copy()
+    if id_col is not None and id_col in gdf.columns:
+        gdf = gdf.set_index(gdf[id_col].astype(str).rename("node_id")).drop(columns=id_col)
+    else:
+        gdf.index = pd.Index([f"N{i}" for i in range(len(gdf))], name="node_id")
+    require_crs(gdf.crs, what=what)
+    return _network_frame(gdf)
+
+
+def network_from(fibre: gpd.GeoDataFrame, towers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Join fibre points of presence and towers (e.g. :func:`blankspot.read_towers`).
+
+    Towers become ``kind`` "tower" nodes, one per mast position (cells at the same point
+    are one mast; the smallest id is kept); ``fibre`` must be a network (``kind`` column),
+    whose CRS the result has.
+
+    Examples
+    --------
+    >>> towers = _toy_network().iloc[[1, 1]].set_axis(["T2", "T1"]).drop(columns="kind")
+    >>> network_from(_toy_network().iloc[[0]], towers)["kind"].to_dict()
+    {'F1': 'fibre', 'T1': 'tower'}
+    """
+    fibre = _network_frame(fibre)
+    t = towers.to_crs(fibre.crs)
+    t = t[~(t.geometry.isna() | t.geometry.is_empty)]
+    xy = shapely.get_coordinates(t.geometry.array)
+    order = np.lexsort((t.index.astype(str).to_numpy(), xy[:, 1], xy[:, 0]))
+    xy, t = xy[order], t.iloc[order]
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = (xy[1:] != xy[:-1]).any(axis=1)
+    t = t[first]
+    masts = gpd.GeoDataFrame(
+        {"kind": "tower"},
+        geometry=t.geometry.to_numpy(),
+        index=pd.Index(t.index.astype(str), name="node_id"),
+        crs=fibre.crs,
+    ).sort_index()
+    return pd.concat([fibre[["kind", fibre.geometry.name]], masts])
+
+
+# --------------------------------------------------------------------------- for rank_sites
+
+
+def _options_of(backhaul: Any) -> dict[str, Any]:
+    """:func:`plan_backhaul` arguments from ``rank_sites(backhaul=...)``."""
+    if isinstance(backhaul, Backhaul):
+        return dict(backhaul.options)
+    if isinstance(backhaul, gpd.GeoDataFrame):
+        return {"network": backhaul}
+    if isinstance(backhaul, Mapping) and "network" in backhaul:
+        return dict(backhaul)
+    raise InputError(
+        "backhaul must be the existing network (a GeoDataFrame with a 'kind' column, "
+        "'fibre' or 'tower'), a dict of plan_backhaul() arguments with 'network', or a "
+        f"Backhaul from plan_backhaul(), got {type(backhaul).__name__}."
+    )
+
+
+# what rank_sites(backhaul={...}) may set, and the defaults of the rest
+_PLAN_OPTIONS = tuple(inspect.signature(plan_backhaul).parameters)[1:]
+_DEFAULT_OPTIONS = {
+    k: p.default
+    for k, p in inspect.signature(plan_backhaul).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
+
+
+def price_candidates(sites: gpd.GeoDataFrame, backhaul: Any) -> tuple[np.ndarray, dict]:
+    """Backhaul price of each candidate site on its own, and the options used.
+
+    ``sites`` is indexed by site id. Candidates do not relay for each other here (most
+    will not be built); the plan of the chosen sites may share links and relay through
+    chosen sites, so it never costs more than the sum of these prices.
+    """
+    opts = _options_of(backhaul)
+    unknown = set(opts) - set(_PLAN_OPTIONS)
+    if unknown:
+        raise UnknownOptionError(
+            f"backhaul has unknown plan_backhaul() option(s) {sorted(unknown)}; valid: "
+            f"{', '.join(_PLAN_OPTIONS)}."
+        )
+    opts["site_relays"] = False
+    full = {**dict.fromkeys(_PLAN_OPTIONS), **_DEFAULT_OPTIONS, **opts}
+    priced = _plan_backhaul(sites, with_tree=False, **full)
+    opts["site_relays"] = True
+    return priced.sites["backhaul_cost_idr"].to_numpy("float64"), opts
+
+
+def built_network(backhaul: Backhaul) -> nx.Graph:
+    """Return the planned links as a small networkx graph (only the nodes they touch)."""
+    g = nx.Graph()
+    links = backhaul.links
+    used = pd.unique(np.concatenate([links["from_id"], links["to_id"], backhaul.sites.index]))
+    nodes = backhaul.nodes.reindex(used)
+    xy = shapely.get_coordinates(nodes.geometry.array)
+    g.add_nodes_from(
+        (n, {"kind": k, "x": float(x), "y": float(y)})
+        for n, k, x, y in zip(used, nodes["kind"], xy[:, 0], xy[:, 1], strict=True)
+    )
+    g.add_edges_from(
+        (a, b, {"kind": k, "length_m": d, "cost_idr": c})
+        for a, b, k, d, c in zip(
+            links["from_id"],
+            links["to_id"],
+            links["kind"],
+            links["length_m"].tolist(),
+            links["cost_idr"].tolist(),
+            strict=True,
+        )
+    )
+    return g
+
+
+# --------------------------------------------------------------------------- doc examples
+
+
+def _toy_sites() -> gpd.GeoDataFrame:
+    """Three sites in UTM 48S: S1 1 km from fibre F1, S2 20 km from tower T1, S3 far off."""
+    x0, y0 = 500_000.0, 9_400_000.0
+    return gpd.GeoDataFrame(
+        geometry=shapely.points([[x0 + 1000, y0], [x0 + 45_000, y0], [x0 + 200_000, y0]]),
+        index=pd.Index(["S1", "S2", "S3"]),
+        crs="EPSG:32748",
+    )
+
+
+def _toy_network() -> gpd.GeoDataFrame:
+    """Fibre F1 at the origin and tower T1 25 km east of it."""
+    x0, y0 = 500_000.0, 9_400_000.0
+    return gpd.GeoDataFrame(
+        {"kind": ["fibre", "tower"]},
+        geometry=shapely.points([[x0, y0], [x0 + 25_000, y0]]),
+        index=pd.Index(["F1", "T1"]),
+        crs="EPSG:32748",
+    )
