@@ -262,3 +262,28 @@ def test_exact_cut_short_returns_a_plan_and_a_valid_gap():
     assert r.objective >= g.objective
     assert r.upper_bound <= g.upper_bound + TOL
     assert r.upper_bound >= r.objective
+
+
+@pytest.mark.parametrize("with_budget", [False, True])
+def test_exact_proves_the_optimum_when_the_heuristics_miss_it(monkeypatch, with_budget):
+    """Swaps switched off: the reduced model alone must still reach the independent optimum."""
+
+    def no_swaps(A, w, start, **kwargs):
+        sites = np.unique(np.asarray(start, dtype=np.int64))
+        return sites, _lagrange.plan_value(A, w, sites)
+
+    monkeypatch.setattr(_lagrange, "swap_search", no_swaps)
+    rng = np.random.default_rng(17)
+    centres = rng.uniform(0, 40_000, (30, 2))
+    demand = centres[rng.integers(0, 30, 1500)] + rng.normal(0, 1500, (1500, 2))
+    sites = rng.uniform(0, 40_000, (160, 2))
+    w = rng.integers(1, 6, 1500).astype(float)
+    A, w2, _ = aggregate_demand(coverage_from_points(demand, sites, 4000.0), w)
+    A = sp.csc_matrix(A)
+    costs = rng.uniform(1.0, 3.0, 160) if with_budget else None
+    budget = 12.0 if with_budget else None
+    k = None if with_budget else 8
+    e = exact_mclp(A, w2, k=k, budget=budget, costs=costs)
+    ref = independent_optimum(A, w2, k=k, costs=costs, budget=budget)
+    assert e.status == "Optimal" and e.objective == pytest.approx(ref)
+    assert greedy_mclp(A, w2, k=k, budget=budget, costs=costs).objective < ref  # a real gap
