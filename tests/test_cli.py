@@ -233,11 +233,12 @@ def test_clean_install_runs_demo_from_elsewhere(tmp_path):
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     deps = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
-    (Path(new_site) / "zz_running_env.pth").write_text("\n".join(deps) + "\n")
     subprocess.run(
         [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
         check=True,
     )
+    # only now: pip must not see the running environment's blankspot as already installed
+    (Path(new_site) / "zz_running_env.pth").write_text("\n".join(deps) + "\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -378,17 +379,17 @@ def test_radius_that_looks_like_kilometres_is_a_log_line(tiny_files, capsys):
     assert "WARNING: --radius-m=5 m is less than 100 m" in err and "Traceback" not in err
 
 
-_SLOW_EXCEL = """
+_SLOW_MOVE = """
 import importlib, sys, time
 from pathlib import Path
 ex = importlib.import_module("blankspot.export")
 marker = Path(sys.argv[1])
-real = ex.write_xlsx
+real = ex._move_into_place
 def slow(*args, **kwargs):
-    marker.touch()  # the GeoPackage, shapefiles and CSV are staged by now
+    marker.touch()  # every file is staged by now, none moved in
     time.sleep(120)
     return real(*args, **kwargs)
-ex.write_xlsx = slow
+ex._move_into_place = slow
 from blankspot.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -403,7 +404,7 @@ def test_signal_during_export_leaves_nothing_behind(tiny_files, sig, code, word)
     out, marker = tiny_files["dir"] / "hasil", tiny_files["dir"] / "staged"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_EXCEL, str(marker), *_plan_argv(tiny_files, out)],
+        [sys.executable, "-c", _SLOW_MOVE, str(marker), *_plan_argv(tiny_files, out)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
