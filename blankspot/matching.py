@@ -195,6 +195,20 @@ def _resolve(
     )
     hit = q.join(per_key, on=["scope", "key"])
     nk = hit["n"].fillna(0).to_numpy()
+    # spacing is a typing variant: 'CandiMas' is 'Candi Mas' as much as 'Candimas', so a
+    # key naming one village is still ambiguous when another has the same letters
+    forms = pd.concat(
+        [
+            cand[["scope", "id", "compact"]],
+            cand[["scope", "id", "full_compact"]].set_axis(["scope", "id", "compact"], axis=1),
+        ]
+    ).drop_duplicates(["scope", "id", "compact"])
+    same_letters = forms.groupby(["scope", "compact"], sort=False)["id"].agg(
+        lambda x: sorted(x, key=str)
+    )
+    alike = q.join(same_letters.rename("alike"), on=["scope", "compact"])["alike"]
+    n_alike = alike.map(len, na_action="ignore").fillna(0).to_numpy()
+    nk = np.where((nk == 1) & (n_alike > 1), n_alike, nk)
     one = nk == 1
     ids[one] = hit["id"].to_numpy(dtype=object)[one]
     name[one] = hit["name"].to_numpy(dtype=object)[one]
@@ -205,20 +219,12 @@ def _resolve(
     kind[exact] = "exact"
     note[one] = kind[one]
     many = nk > 1
-    if many.any():
-        amb = q[many]
-        lists = (
-            cand.merge(amb[["scope", "key"]].drop_duplicates(), on=["scope", "key"])
-            .sort_values("id")
-            .groupby(["scope", "key"])["id"]
-            .agg(lambda x: ", ".join(_shown_id(i) for i in x))
+    for i in np.flatnonzero(many):  # ids with the same letters: those of the key and more
+        shown = ", ".join(_shown_id(j) for j in alike.iat[i])
+        note[i] = (
+            f"ambiguous: {q.at[i, 'raw']!r} names {len(alike.iat[i])} {what} in "
+            f"{labels[q.at[i, 'scope']]} ({shown}); give the parent name or the code"
         )
-        for i in np.flatnonzero(many):
-            s, k = q.at[i, "scope"], q.at[i, "key"]
-            note[i] = (
-                f"ambiguous: {q.at[i, 'raw']!r} names {int(nk[i])} {what} in {labels[s]} "
-                f"({lists[(s, k)]}); give the parent name or the code"
-            )
 
     # 2. fuzzy, one scope at a time, over the queries no key matched
     todo = np.flatnonzero(nk == 0)

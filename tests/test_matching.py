@@ -154,6 +154,27 @@ def test_name_repeated_in_other_kecamatan(tiny):
     assert one(tiny, "Sukamaju", kab="Lampung Tengah")[0] == "18.02.01.2001"
 
 
+def test_names_equal_but_for_spaces_are_ambiguous():
+    # 'CandiMas' (words joined, no space) is 'Candi Mas' as much as 'Candimas': spacing is a
+    # typing variant, so the register row must not go to the one whose spaces agree
+    v = pd.DataFrame(
+        {"name": ["Candi Mas", "Candimas", "Way Huwi"], "kecamatan": ["Natar", "Natar", "B"]},
+        index=["1", "2", "3"],
+    )
+    for typed in ("CandiMas", "Candimas", "Candi Mas", "Ds. Candi  Mas"):
+        vid, score, note = one(v, typed)
+        assert pd.isna(vid) and score == 0, (typed, vid)
+        assert note.startswith(f"ambiguous: {typed!r} names 2 desa/kelurahan"), note
+        assert "(1, 2)" in note
+        assert pd.isna(one(v, typed, "Natar")[0])
+    # the same name in two kecamatan: the kecamatan settles it, spaces or not
+    v2 = pd.DataFrame(
+        {"name": ["Candi Mas", "Candimas"], "kecamatan": ["Natar", "Pagelaran"]}, index=["1", "2"]
+    )
+    assert one(v2, "CandiMas", "Natar")[0] == "1"
+    assert one(v2, "Candi Mas", "Pagelaran")[0] == "2"
+
+
 def test_parents_matched_fuzzily_first(tiny):
     vid, score, note = one(tiny, "Way Huwi", "Kec. Jatiagung", "KAB. LAMPUNG SELATAN")
     assert vid == "18.01.13.2001"
