@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +18,11 @@ from blankspot._validate import check_options
 __all__ = ["phase_plan"]
 
 log = logging.getLogger("blankspot")
+
+#: Saving up (``carry_over``) for a site stops at this many years from ``start_year``: a
+#: site that needs longer is left unscheduled (a budget typed in billions, 1.5 for Rp 1.5
+#: billion, would otherwise save up for a billion years).
+MAX_YEARS = 100
 
 
 def _budgets(annual_budget_idr: Any) -> tuple[np.ndarray, bool]:
@@ -159,17 +165,30 @@ def phase_plan(
         while c > available - spent + 1e-6:
             # this site does not fit in what is left: close the year
             later = budgets[-1:] if repeat else budgets[year + 1 :]
+            horizon = False
             if carry_over:
                 # saving up: everything left now plus every later year's budget
                 reachable = available - spent + (np.inf if repeat else later.sum())
                 never = c > reachable or (repeat and budgets[-1] <= 0)
+                horizon = (
+                    repeat
+                    and not never
+                    and year + math.ceil((c - (available - spent) - 1e-6) / budgets[-1])
+                    >= MAX_YEARS
+                )
+                never = never or horizon
             else:
                 never = len(later) > 0 and c > later.max()
             if never or (not repeat and year + 1 >= len(budgets)):
                 sid = sites["site_id"].iloc[pos]
                 stop_reason = (
                     f"site {sid} (rank {int(sites['rank'].iloc[pos])}) costs Rp {c:,.0f}, "
-                    "more than any one year's budget"
+                    + (
+                        f"more than {MAX_YEARS} years of annual_budget_idr saved up (is the "
+                        "budget in rupiah?)"
+                        if horizon
+                        else "more than any one year's budget"
+                    )
                     if never
                     else f"the budgets of {len(budgets)} year(s) run out at site {sid} (rank "
                     f"{int(sites['rank'].iloc[pos])})"

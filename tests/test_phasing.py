@@ -105,6 +105,29 @@ def test_site_dearer_than_a_year():
     assert late.years["budget_idr"].tolist() == [10.0, 16.0, 26.0]
 
 
+def test_saving_up_is_bounded_in_years():
+    # a budget typed in billions (1.5 for Rp 1.5 billion) with carry_over would save up for
+    # hundreds of millions of years (a hang, then a years table as long); past MAX_YEARS a
+    # site is left unscheduled with the reason instead
+    from blankspot.phasing import MAX_YEARS
+
+    assert MAX_YEARS == 100
+    plan = make_plan([4, 1000, 1], [5, 4, 3])
+    # 2026 leaves 6; 994 more at 10 a year: 100 more years, so 2126, beyond 2026 + 99
+    phased = phase_plan(plan, annual_budget_idr=10, start_year=2026, carry_over=True)
+    assert phased.sites["year"].isna().tolist() == [False, True, True]
+    assert phased.years["year"].tolist() == [2026]
+    assert "site S2 (rank 2) costs Rp 1,000, more than 100 years of annual_budget_idr" in (
+        phased.message
+    )
+    # 984 more needs 99 more years: 2125 is the 100th year, still within the horizon
+    within = phase_plan(
+        make_plan([4, 990, 1], [5, 4, 3]), annual_budget_idr=10, start_year=2026, carry_over=True
+    )
+    assert within.sites["year"].tolist() == [2026, 2125, 2125]
+    assert len(within.years) == 100
+
+
 def test_budgets_per_year():
     # 2026 (10): 4 + 5; 2027 (5): 3, then 8 does not fit and there is no 2028
     phased = phase_plan(make_plan(COSTS, NEW), annual_budget_idr=[10, 5], start_year=2026)
