@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from blankspot import _mclp
 from blankspot._errors import InputError
 from blankspot._util import some
+from blankspot._validate import warn_user
 
 __all__ = ["SideConstraints", "constrained_exact", "constrained_greedy", "side_constraints"]
 
@@ -128,6 +129,12 @@ def side_constraints(
         codes, uniques = pd.factorize(groups.astype("string"), sort=True)
         group = codes.astype(np.int64)
         names = [str(u) for u in uniques]
+        if (group < 0).any():
+            warn_user(
+                f"{int((group < 0).sum())} candidate site(s) have no {group_col} "
+                f"({some(site_ids[group < 0])}): min_per_group/max_per_group do not count "
+                f"them. Fill their {group_col} to have them counted."
+            )
     lo_map = _quota(min_per_group, names, "min_per_group")
     hi_map = _quota(max_per_group, names, "max_per_group")
     lo = np.array([lo_map.get(g, 0) for g in names], dtype=np.int64)

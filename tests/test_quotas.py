@@ -151,3 +151,15 @@ def test_infeasible_quotas_name_the_group(four_sites, kwargs, match):
     opts = {"radius_m": 600, "k": 2, "default_cost_idr": 1e9} | kwargs
     with pytest.raises(InputError, match=match.replace("(", r"\(").replace(")", r"\)")):
         rank_sites(_toy_assessment(), four_sites, **opts)
+
+
+def test_sites_without_a_group_are_named_in_a_warning(four_sites):
+    # S2 is in Lampung Selatan but its kabupaten was left blank: max_per_group=1 cannot hold
+    # it back, so the plan has two Lampung Selatan sites; the user must be told which site
+    # the quota does not see
+    from blankspot import BlankspotWarning
+
+    four_sites.loc["S2", "kabupaten"] = None
+    with pytest.warns(BlankspotWarning, match=r"1 candidate site\(s\) have no kabupaten \('S2'\)"):
+        plan = rank_sites(_toy_assessment(), four_sites, radius_m=600, k=2, max_per_group=1)
+    assert sorted(plan.sites["site_id"]) == ["S1", "S2"]
