@@ -503,30 +503,45 @@ def _check_inside(dem: Dem, col: np.ndarray, row: np.ndarray, what: str) -> None
         )
 
 
-def bilinear(arr: np.ndarray, col: np.ndarray, row: np.ndarray) -> np.ndarray:
+def neighbour_quads(arr: np.ndarray) -> np.ndarray:
+    """Each cell with its east, south and south-east neighbours: ``(h * w, 4)`` float32.
+
+    One gather of 16 contiguous bytes then fetches all four corners of a bilinear sample
+    (one cache line instead of two rows): 3x faster on large windows than four gathers.
+    The last row and column hold their edge values.
+    """
+    h, w = arr.shape
+    a = np.asarray(arr, dtype="float32")
+    q = np.empty((h, w, 4), dtype="float32")
+    q[:, :, 0] = a
+    q[:, :, 1] = np.concatenate([a[:, 1:], a[:, -1:]], axis=1)
+    q[:, :, 2] = np.concatenate([a[1:], a[-1:]], axis=0)
+    q[:, :, 3] = np.concatenate([q[1:, :, 1], q[-1:, :, 1]], axis=0)
+    return q.reshape(h * w, 4)
+
+
+def bilinear(
+    arr: np.ndarray, col: np.ndarray, row: np.ndarray, *, quads: np.ndarray | None = None
+) -> np.ndarray:
     """Bilinear elevations at fractional (column, row) of ``arr`` (cell centres at ``i+0.5``).
 
     Outside the outer cell centres the edge value is held. NaN (void) in any of the four
-    neighbours gives NaN. The result has ``arr``'s float dtype; the four neighbours are
-    gathered from the flattened array (twice as fast as 2-D fancy indexing).
+    neighbours gives NaN. Positions are computed in ``col``'s precision (float64 for line of
+    sight); heights come from float32 (``quads``, see :func:`neighbour_quads`, built here
+    unless given: build it once per window when sampling it repeatedly).
     """
     h, w = arr.shape
-    dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype("float64")
-    fc = np.asarray(col, dtype=dtype) - dtype.type(0.5)
-    fr = np.asarray(row, dtype=dtype) - dtype.type(0.5)
+    if quads is None:
+        quads = neighbour_quads(arr)
+    fc = np.asarray(col) - 0.5
+    fr = np.asarray(row) - 0.5
     c0 = np.clip(np.floor(fc), 0, max(w - 2, 0))
     r0 = np.clip(np.floor(fr), 0, max(h - 2, 0))
     tx = np.clip(fc - c0, 0, 1, out=fc)
     ty = np.clip(fr - r0, 0, 1, out=fr)
-    idx = (r0 * w + c0).astype(np.intp)
-    flat = arr.ravel()
-    right, down = (1 if w > 1 else 0), (w if h > 1 else 0)
-    v00 = flat.take(idx)
-    v01 = flat.take(idx + right)
+    g = np.take(quads, (r0 * w + c0).astype(np.intp), axis=0)
+    v00, v01, v10, v11 = g[..., 0], g[..., 1], g[..., 2], g[..., 3]
     top = v00 + tx * (v01 - v00)
-    idx += down
-    v10 = flat.take(idx)
-    v11 = flat.take(idx + right)
     bot = v10 + tx * (v11 - v10)
     return top + ty * (bot - top)
 
@@ -541,6 +556,10 @@ class _Profiles:
     pair_of: np.ndarray  # local pair index of each sample
     t: np.ndarray  # fraction along the path of each sample
     z: np.ndarray  # terrain (m, NaN void) of each sample
+
+    def each(self, values: np.ndarray) -> np.ndarray:
+        """Per-pair ``values`` repeated for each sample (faster than fancy indexing)."""
+        return np.repeat(values, self.n + 1)
 
 
 def _iter_profiles(
@@ -575,6 +594,7 @@ def _iter_profiles(
             r_lo = max(int(np.floor(rs.min())) - 1, 0)
             r_hi = min(int(np.ceil(rs.max())) + 1, dem.height)
             arr = dem._read_from(ds, Window(c_lo, r_lo, c_hi - c_lo, r_hi - r_lo))
+            quads = neighbour_quads(arr)
             counts = n_all[group] + 1
             batch = (np.cumsum(counts) - counts) // PROFILE_CHUNK
             edges = np.concatenate([[0], np.flatnonzero(np.diff(batch)) + 1, [len(group)]])
@@ -584,11 +604,12 @@ def _iter_profiles(
                 cnt = n + 1
                 starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
                 pair_of = np.repeat(np.arange(len(pairs)), cnt)
-                j = np.arange(int(cnt.sum())) - starts[pair_of]
-                t = j / n[pair_of]
-                col = ca[pairs][pair_of] + t * (cb - ca)[pairs][pair_of] - c_lo
-                row = ra[pairs][pair_of] + t * (rb - ra)[pairs][pair_of] - r_lo
-                yield _Profiles(pairs, starts, n, pair_of, t, bilinear(arr, col, row))
+                j = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
+                t = j / np.repeat(n, cnt)
+                col = np.repeat(ca[pairs] - c_lo, cnt) + t * np.repeat((cb - ca)[pairs], cnt)
+                row = np.repeat(ra[pairs] - r_lo, cnt) + t * np.repeat((rb - ra)[pairs], cnt)
+                z = bilinear(arr, col, row, quads=quads)
+                yield _Profiles(pairs, starts, n, pair_of, t, z)
 
 
 def _pair_inputs(
@@ -724,10 +745,10 @@ def line_of_sight(
         p = prof.pairs
         za = prof.z[prof.starts]
         zb = prof.z[prof.starts + prof.n]
-        d = dist[p][prof.pair_of]
+        d = prof.each(dist[p])
         s = prof.t * d
-        top_a = (za + ha[p])[prof.pair_of]
-        top_b = (zb + hb[p])[prof.pair_of]
+        top_a = prof.each(za + ha[p])
+        top_b = prof.each(zb + hb[p])
         clr = top_a + prof.t * (top_b - top_a) - prof.z - s * (d - s) / two_kr
         if lam is not None:
             clr -= fc * np.sqrt(lam * s * (d - s) / np.where(d > 0, d, 1.0))
@@ -736,7 +757,7 @@ def line_of_sight(
         clr[prof.starts] = np.inf
         clr[prof.starts + prof.n] = np.inf
         low = np.minimum.reduceat(clr, prof.starts)
-        at = np.where(clr == low[prof.pair_of], s, np.inf)
+        at = np.where(clr == prof.each(low), s, np.inf)
         obstacle[p] = np.minimum.reduceat(at, prof.starts)
         clearance[p] = low
         ground_a[p], ground_b[p] = za, zb
@@ -827,8 +848,9 @@ def _sweep(
     col1 = min(int(np.ceil(c[0] + reach_c)), dem.width)
     row1 = min(int(np.ceil(r[0] + reach_r)), dem.height)
     arr = dem.read(Window(col0, row0, col1 - col0, row1 - row0)).astype("float32")
+    quads = neighbour_quads(arr)
     c_obs, r_obs = c[0] - col0, r[0] - row0
-    ground = float(bilinear(arr, np.array([c_obs]), np.array([r_obs]))[0])
+    ground = float(bilinear(arr, np.array([c_obs]), np.array([r_obs]), quads=quads)[0])
     if not math.isfinite(ground):
         raise InputError(
             f"the antenna at ({x:.6g}, {y:.6g}) stands on a void of the DEM {dem.name}; its "
@@ -839,19 +861,20 @@ def _sweep(
     n_rays = max(math.ceil(2 * math.pi * radius_m / min(mx, my) * RAYS_PER_RIM_CELL), 8)
     two_kr = 2 * k * EARTH_RADIUS_M
     top = ground + height_m
-    s = step * np.arange(1, n_steps + 1)
-    curve = s * s / two_kr
+    s = (step * np.arange(1, n_steps + 1)).astype("float32")
+    curve = s * s / np.float32(two_kr)
     h, w = arr.shape
     horizon = np.empty((n_rays, n_steps), dtype="float32")
     edge = np.empty((n_rays, n_steps), dtype="int32") if edges else None
     steps = np.arange(n_steps, dtype="int32")
     for b0 in range(0, n_rays, RAY_BATCH):
-        theta = 2 * np.pi * np.arange(b0, min(b0 + RAY_BATCH, n_rays)) / n_rays
-        col = c_obs + np.sin(theta)[:, None] * (s / mx)
-        row = r_obs - np.cos(theta)[:, None] * (s / my)
-        z = bilinear(arr, col, row)
+        theta = (2 * np.pi / n_rays) * np.arange(b0, min(b0 + RAY_BATCH, n_rays))
+        sin, cos = np.sin(theta).astype("float32"), np.cos(theta).astype("float32")
+        col = np.float32(c_obs) + sin[:, None] * (s / np.float32(mx))
+        row = np.float32(r_obs) - cos[:, None] * (s / np.float32(my))
+        z = bilinear(arr, col, row, quads=quads)
         z[(col < 0) | (col > w) | (row < 0) | (row > h)] = np.nan  # beyond the DEM: unknown
-        slope = (z - curve - top) / s
+        slope = (z - curve - np.float32(top)) / s
         best = np.fmax.accumulate(slope, axis=1)
         horizon[b0 : b0 + len(theta)] = best
         if edge is not None:
@@ -862,19 +885,29 @@ def _sweep(
 
 
 def _cells(sw: _Sweep, radius_m: float) -> tuple[np.ndarray, ...]:
-    """Distance (m), rays either side and their weight, and samples before, of window cells."""
+    """Distance (m), rays either side and their weight, and samples before, of window cells.
+
+    float32 (centimetre distances, 1e-4 of a ray spacing): half the memory traffic of float64.
+    """
     h, w = sw.arr.shape
-    dx = ((np.arange(w) + 0.5 - sw.c_obs) * sw.mx)[None, :]
-    dy = ((sw.r_obs - np.arange(h) - 0.5) * sw.my)[:, None]
+    f32 = np.float32
+    dx = ((np.arange(w, dtype=f32) + f32(0.5 - sw.c_obs)) * f32(sw.mx))[None, :]
+    dy = ((f32(sw.r_obs - 0.5) - np.arange(h, dtype=f32)) * f32(sw.my))[:, None]
     d = np.hypot(dx, dy)
-    pos = np.arctan2(dx, dy) * (sw.n_rays / (2 * np.pi))
+    pos = np.arctan2(dx, dy) * f32(sw.n_rays / (2 * np.pi))
     ray0 = np.floor(pos)
     frac = pos - ray0
     ray0 = ray0.astype(np.intp) % sw.n_rays
-    before = np.ceil(d / sw.step_m).astype(np.intp) - 1  # samples strictly nearer than d
-    before = np.minimum(before, sw.horizon.shape[1])
+    before = np.ceil(d / f32(sw.step_m)).astype(np.intp) - 1  # samples strictly nearer than d
+    np.minimum(before, sw.horizon.shape[1], out=before)
     inside = d <= radius_m
     return d, ray0, frac, before, inside
+
+
+def _at(table: np.ndarray, ray: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """``table[ray, before - 1]`` by a flat gather (2-D fancy indexing is 10x slower)."""
+    n_steps = table.shape[1]
+    return table.ravel().take(ray * n_steps + np.maximum(before - 1, 0))
 
 
 def _horizon_at(sw: _Sweep, ray0: np.ndarray, frac: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -883,18 +916,14 @@ def _horizon_at(sw: _Sweep, ray0: np.ndarray, frac: np.ndarray, before: np.ndarr
     Linear in azimuth between the ray at or before the cell (``ray0``) and the next one;
     ``-inf`` where no sample lies before the cell (or only voids).
     """
-    out = np.full(ray0.shape, -np.inf)
-    has = before >= 1
-    j = before[has] - 1
-    r0 = ray0[has]
-    r1 = (r0 + 1) % sw.n_rays
-    f = frac[has]
-    h0 = sw.horizon[r0, j].astype("float64")
-    h1 = sw.horizon[r1, j].astype("float64")
+    ray1 = ray0 + 1
+    ray1[ray1 == sw.n_rays] = 0
+    h0 = _at(sw.horizon, ray0, before)
+    h1 = _at(sw.horizon, ray1, before)
     h0 = np.where(np.isnan(h0), h1, h0)
     h1 = np.where(np.isnan(h1), h0, h1)
-    out[has] = h0 + f * (h1 - h0)
-    out[np.isnan(out)] = -np.inf  # only voids so far
+    out = h0 + frac * (h1 - h0)
+    out[(before < 1) | np.isnan(out)] = -np.inf  # nothing, or only voids, before the cell
     return out
 
 
@@ -1059,19 +1088,20 @@ def _bullington_v(
     ``d_b = (top_b - top_a + S_rim d) / (S_tim + S_rim)`` with
     ``S_rim = max (h_i - top_b) / (d - d_i)``.
     """
-    p, po, st = prof.pairs, prof.pair_of, prof.starts
-    d = dist[p][po]
+    p, st = prof.pairs, prof.starts
+    d = prof.each(dist[p])
     s = prof.t * d
     h = prof.z + s * (d - s) / two_kr
     ta, tb = top_a[p], top_b[p]
+    ta_s, tb_s = prof.each(ta), prof.each(tb)
     interior = np.ones(s.size, dtype=bool)
     interior[st] = False
     interior[st + prof.n] = False
     interior &= ~np.isnan(h)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s_im = np.where(interior, (h - ta[po]) / s, -np.inf)
-        s_rm = np.where(interior, (h - tb[po]) / (d - s), -np.inf)
-        line = (ta[po] * (d - s) + tb[po] * s) / d
+        s_im = np.where(interior, (h - ta_s) / s, -np.inf)
+        s_rm = np.where(interior, (h - tb_s) / (d - s), -np.inf)
+        line = (ta_s * (d - s) + tb_s * s) / d
         v_i = np.where(interior, _prop.fresnel_v(h - line, s, d - s, lam), -np.inf)
     dd = dist[p]
     s_tim = np.maximum.reduceat(s_im, st)
@@ -1284,8 +1314,7 @@ def _footprint_mask(
     else:
         assert sw.edge is not None
         near = np.where(frac < 0.5, ray0, (ray0 + 1) % sw.n_rays)
-        j = np.maximum(before - 1, 0)
-        s_edge = (sw.edge[near, j].astype("float64") + 1) * sw.step_m
+        s_edge = (_at(sw.edge, near, before).astype("float64") + 1) * sw.step_m
         lam = SPEED_OF_LIGHT_M_S / (radio.frequency_mhz * 1e6)
         with np.errstate(invalid="ignore"):
             v = _prop.fresnel_v((horizon - target) * s_edge, s_edge, d - s_edge, lam)
