@@ -29,6 +29,7 @@ SAMPLE_FILES: dict[str, str] = {
     "towers": "towers_synthetic.csv",  # SYNTHETIC: OpenCelliD format, no header
     "opencellid": "opencellid_lampung.csv",  # REAL: 60 cells (CC BY-SA 4.0)
     "fibre": "fibre_synthetic.geojson",  # SYNTHETIC: 15 fibre PoPs, one per kabupaten/kota
+    "dem": "dem_synthetic.tif",  # SYNTHETIC: elevation m, 9" (~278 m), EPSG:4326
 }
 
 _REGENERATE = (
@@ -110,8 +111,10 @@ def sample_paths() -> dict[str, Path]:
         ``"villages"`` (GeoParquet, REAL), ``"businesses"`` (gzip CSV, SYNTHETIC),
         ``"signal"`` (RSRP GeoTIFF in dBm, EPSG:32748, SYNTHETIC), ``"towers"`` (OpenCelliD
         CSV without header, SYNTHETIC), ``"opencellid"`` (60 REAL OpenCelliD cells, CC BY-SA
-        4.0, with a header row) and ``"fibre"`` (GeoJSON of 15 fibre points of presence,
-        one per kabupaten/kota capital, SYNTHETIC).
+        4.0, with a header row), ``"fibre"`` (GeoJSON of 15 fibre points of presence,
+        one per kabupaten/kota capital, SYNTHETIC) and ``"dem"``
+        (elevation GeoTIFF in metres, EPSG:4326, SYNTHETIC: coast, Bukit Barisan, eastern
+        lowlands; open it with :func:`blankspot.terrain.read_dem`).
 
     Raises
     ------
@@ -126,7 +129,7 @@ def sample_paths() -> dict[str, Path]:
     --------
     >>> paths = sample_paths()
     >>> sorted(paths)
-    ['businesses', 'fibre', 'opencellid', 'signal', 'towers', 'villages']
+    ['businesses', 'dem', 'fibre', 'opencellid', 'signal', 'towers', 'villages']
     >>> paths["signal"].name
     'signal_rsrp.tif'
     """
@@ -154,7 +157,9 @@ def load_sample(*, weight_col: str | None = None) -> dict[str, Any]:
         the path of the synthetic RSRP raster (open it with
         :func:`blankspot.coverage.from_raster`); ``"network"``: the backhaul network for
         :func:`blankspot.plan_backhaul`, the 15 synthetic fibre PoPs (``kind`` "fibre") and
-        the synthetic tower sites (``kind`` "tower", one per mast).
+        the synthetic tower sites (``kind`` "tower", one per mast);
+        ``"dem"``: the path of the synthetic elevation model (open it with
+        :func:`blankspot.terrain.read_dem`).
 
     Raises
     ------
@@ -192,4 +197,5 @@ def load_sample(*, weight_col: str | None = None) -> dict[str, Any]:
         "towers": towers,
         "signal": paths["signal"],
         "network": network_from(read_network(paths["fibre"]), towers),
+        "dem": paths["dem"],
     }

@@ -14,6 +14,8 @@ What it writes (``data/README.md`` documents every file, model and constant):
 * ``towers_synthetic.csv``   SYNTHETIC: a seeded tower layout, one row per cell, OpenCelliD format.
 * ``signal_rsrp.tif``        SYNTHETIC: RSRP (dBm) from those towers with Okumura-Hata path loss
                              and spatially correlated log-normal shadowing, 100 m, EPSG:32748.
+* ``dem_synthetic.tif``      SYNTHETIC: a Lampung-like elevation model (coast, Bukit Barisan,
+                             eastern lowlands), int16 metres, EPSG:4326, 9" (~278 m).
 * ``umkm_synthetic.csv.gz``  SYNTHETIC: 192,234 business points (Dinas Koperasi Lampung, end 2022:
                              182,655 micro, 9,303 small, 276 medium), the last 25 rows broken on
                              purpose.
@@ -510,6 +512,109 @@ def write_raster(arr: np.ndarray, transform: Affine, path: Path, *, level: int =
         )
 
 
+
+# ================================================================= terrain (DEM)
+#: DEM grid: geographic like SRTM / Copernicus (EPSG:4326), 1/400 degree (9", ~278 m).
+DEM_RES_DEG = 1 / 400
+DEM_BOUNDS = (103.55, -6.25, 106.10, -3.60)  # west, south, east, north (degrees)
+#: Axis of the Bukit Barisan in Lampung (NW-SE, 20-30 km inland of the west coast), degrees.
+BARISAN_AXIS = ((103.95, -4.75), (104.85, -5.55))
+#: Volcanic peaks (lon, lat, height m): Pesagi, Sekincau, Tanggamus, Betung, Rajabasa.
+PEAKS = (
+    (104.13, -4.98, 2262.0),
+    (104.32, -5.07, 1718.0),
+    (104.67, -5.42, 2100.0),
+    (105.19, -5.37, 1240.0),
+    (105.63, -5.79, 1281.0),
+)
+
+
+def dem_grid(res_deg: float = DEM_RES_DEG) -> tuple[Affine, int, int]:
+    west, south, east, north = DEM_BOUNDS
+    width = round((east - west) / res_deg)
+    height = round((north - south) / res_deg)
+    return Affine(res_deg, 0, west, 0, -res_deg, north), width, height
+
+
+def synthetic_dem(
+    villages: gpd.GeoDataFrame, rng: np.random.Generator, res_deg: float = DEM_RES_DEG
+) -> tuple[np.ndarray, Affine]:
+    """Elevation (m, int16) of a Lampung-like landscape on a geographic grid.
+
+    * land = the villages (rasterised); sea = 0 m; land rises from the coast over ~3 km;
+    * Bukit Barisan: a Gaussian ridge 1,400 m high and ~18 km wide along BARISAN_AXIS, plus
+      foothills 350 m high ~35 km to its north-east and five volcanic cones (PEAKS);
+    * the eastern lowlands fall from ~155 m at the foot of the range to ~15 m at the east coast;
+    * roughness: three octaves of smoothed Gaussian noise (1, 3 and 8 km), amplitude growing
+      with height (rugged mountains, gentle plains).
+    """
+    transform, width, height = dem_grid(res_deg)
+    lon = transform.c + (np.arange(width) + 0.5) * res_deg
+    lat = transform.f - (np.arange(height) + 0.5) * res_deg
+    lon2, lat2 = np.meshgrid(lon, lat)
+    km_x = 111.32 * np.cos(np.radians(5.0))
+    km_y = 110.6
+    (ax, ay), (bx, by) = BARISAN_AXIS
+    vx, vy = (bx - ax) * km_x, (by - ay) * km_y
+    norm = np.hypot(vx, vy)
+    # across-axis distance u (km, positive to the north-east, away from the west coast)
+    px, py = (lon2 - ax) * km_x, (lat2 - ay) * km_y
+    u = (py * vx - px * vy) / norm
+    along = (px * vx + py * vy) / norm
+    ridge = 1400 * np.exp(-((u / 18) ** 2)) * np.exp(-((np.maximum(along - 90, 0) / 60) ** 2))
+    foothills = 350 * np.exp(-(((u - 35) / 25) ** 2))
+    plain = 5 + 150 * np.exp(-np.maximum(u, 0) / 60)
+    z = np.maximum(ridge + foothills, 0) + plain
+    for plon, plat, peak in PEAKS:
+        r = np.hypot((lon2 - plon) * km_x, (lat2 - plat) * km_y)
+        z = np.maximum(z, peak * np.exp(-((r / 7) ** 1.5)))
+    cell_km = res_deg * km_y
+    noise = np.zeros_like(z)
+    for sigma_km, amp in ((1.0, 0.3), (3.0, 0.5), (8.0, 1.0)):
+        field = ndimage.gaussian_filter(rng.standard_normal(z.shape), sigma_km / cell_km)
+        noise += amp * field / field.std()
+    z = z + (15 + 0.12 * z) * noise
+    land = rasterio.features.rasterize(
+        ((g, 1) for g in villages.geometry.values),
+        out_shape=(height, width),
+        transform=transform,
+        all_touched=True,
+        dtype="uint8",
+    ).astype(bool)
+    to_sea_km = ndimage.distance_transform_edt(land, sampling=(cell_km, res_deg * km_x))
+    z = np.maximum(z, 1.0) * (1 - np.exp(-to_sea_km / 3.0))
+    z[~land] = 0
+    return np.rint(z).astype("int16"), transform
+
+
+def write_dem(arr: np.ndarray, transform: Affine, path: Path, *, level: int = 9) -> None:
+    profile = {
+        "driver": "GTiff",
+        "width": arr.shape[1],
+        "height": arr.shape[0],
+        "count": 1,
+        "dtype": "int16",
+        "crs": "EPSG:4326",
+        "transform": transform,
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 2,
+        "zlevel": level,
+    }
+    path.unlink(missing_ok=True)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(arr, 1)
+        dst.units = ("m",)
+        dst.set_band_description(1, "elevation_m")
+        dst.update_tags(1, units="m", synthetic="yes", seed=str(SEED))
+        dst.update_tags(
+            SYNTHETIC="Synthetic Lampung-like DEM (not SRTM); see data/README.md",
+        )
+
+
 # ================================================================= businesses
 def businesses(
     villages: gpd.GeoDataFrame, vil: pd.DataFrame, centres: pd.DataFrame, rng: np.random.Generator
@@ -731,12 +836,26 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="DEFLATE/gzip level 1 instead of 9: same content, larger files (for tests)",
     )
+    parser.add_argument(
+        "--dem-only",
+        action="store_true",
+        help="only (re)write dem_synthetic.tif from the villages already in --out",
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    streams = np.random.SeedSequence(args.seed).spawn(4)
-    rng_settle, rng_towers, rng_signal, rng_biz = (np.random.default_rng(s) for s in streams)
+    streams = np.random.SeedSequence(args.seed).spawn(5)
+    rng_settle, rng_towers, rng_signal, rng_biz, rng_dem = (
+        np.random.default_rng(s) for s in streams
+    )
+    level = 1 if args.fast_compression else 9
+    if args.dem_only:  # the DEM from the villages already in --out
+        villages = gpd.read_parquet(out / "villages.parquet")
+        arr, transform = synthetic_dem(villages, rng_dem)
+        write_dem(arr, transform, out / "dem_synthetic.tif", level=level)
+        log.info("DEM: %d x %d, %d .. %d m", arr.shape[1], arr.shape[0], arr.min(), arr.max())
+        return
 
     villages = load_villages(args.shared)
     write_villages(villages, out / "villages.parquet")
@@ -755,9 +874,12 @@ def main(argv: list[str] | None = None) -> None:
     log.info("tower sites: %d, cells: %d", len(sites.drop_duplicates(["lon", "lat"])), len(cells))
 
     arr, transform = signal_raster(villages, cells, rng_signal)
-    level = 1 if args.fast_compression else 9
     write_raster(arr, transform, out / "signal_rsrp.tif", level=level)
     log.info("signal raster: %d x %d", arr.shape[1], arr.shape[0])
+
+    arr_dem, dem_transform = synthetic_dem(villages, rng_dem)
+    write_dem(arr_dem, dem_transform, out / "dem_synthetic.tif", level=level)
+    log.info("DEM: %d x %d", arr_dem.shape[1], arr_dem.shape[0])
 
     biz = businesses(villages, vil, centres, rng_biz)
     write_businesses(biz, out / "umkm_synthetic.csv.gz", level=level)

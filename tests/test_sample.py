@@ -89,7 +89,15 @@ def village_share(villages: gpd.GeoDataFrame, raster: tuple[np.ndarray, dict]) -
 
 def test_files_exist_and_are_small(paths: dict[str, Path]) -> None:
     folder = sample_dir()
-    assert set(paths) == {"villages", "businesses", "signal", "towers", "opencellid", "fibre"}
+    assert set(paths) == {
+        "villages",
+        "businesses",
+        "signal",
+        "towers",
+        "opencellid",
+        "fibre",
+        "dem",
+    }
     assert all(p.is_file() and p.parent == folder for p in paths.values())
     for name in ("LICENSE-boundaries", "LICENSE-opencellid"):
         assert (folder / name).is_file()
@@ -159,6 +167,7 @@ def test_readme_labels_synthetic_files_and_states_figures() -> None:
         "signal_rsrp.tif",
         "umkm_synthetic.csv.gz",
         "fibre_synthetic.geojson",
+        "dem_synthetic.tif",
     ):
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}`"))
         assert "**SYNTHETIC**" in row
@@ -345,7 +354,7 @@ def test_share_of_businesses_without_signal(
 
 def test_load_sample_follows_the_contract() -> None:
     s = load_sample(weight_col="tenaga_kerja")
-    assert set(s) == {"villages", "businesses", "towers", "signal", "network"}
+    assert set(s) == {"villages", "businesses", "towers", "signal", "network", "dem"}
     # 15 synthetic fibre PoPs, one per kabupaten/kota, and the 1,041 synthetic masts
     kinds = s["network"]["kind"].value_counts().to_dict()
     assert kinds == {"tower": 1041, "fibre": 15}
@@ -421,7 +430,38 @@ def test_regenerating_gives_the_same_content(
     ):
         assert a.crs == b.crs and a.transform == b.transform and a.nodata == b.nodata
         np.testing.assert_array_equal(a.read(1), b.read(1))
+    with (
+        rasterio.open(tmp_path / "dem_synthetic.tif") as a,
+        rasterio.open(committed / "dem_synthetic.tif") as b,
+    ):
+        assert a.crs == b.crs and a.transform == b.transform
+        np.testing.assert_array_equal(a.read(1), b.read(1))
     assert_geodataframe_equal(
         gpd.read_parquet(tmp_path / "villages.parquet"),
         gpd.read_parquet(committed / "villages.parquet"),
     )
+
+
+# ------------------------------------------------------------------ DEM (SYNTHETIC)
+
+
+def test_sample_dem_looks_like_lampung(paths: dict[str, Path]) -> None:
+    from blankspot.terrain import read_dem
+
+    dem = read_dem(paths["dem"])
+    assert dem.crs.to_epsg() == 4326  # geographic, like SRTM and Copernicus
+    assert 250 < dem.cell_size_m()[0] < 300
+    assert paths["dem"].stat().st_size < 1_500_000
+    arr = dem.read(rasterio.windows.Window(0, 0, dem.width, dem.height))
+    t = dem.transform
+
+    def at(lon: float, lat: float) -> float:
+        col, row = ~t @ (lon, lat)
+        return float(arr[int(row), int(col)])
+
+    assert at(104.67, -5.42) > 1_500  # Gunung Tanggamus
+    assert at(104.13, -4.98) > 1_500  # Gunung Pesagi, Lampung Barat
+    assert 0 < at(105.6, -4.6) < 120  # the eastern lowlands (Lampung Timur)
+    assert at(105.95, -4.2) == 0  # the Java Sea
+    assert at(104.0, -5.6) == 0  # the Indian Ocean off Pesisir Barat
+    assert 0 <= arr.min() and arr.max() < 2_500
