@@ -47,6 +47,8 @@ examples:
       --threshold-dbm -105 --k 25 --out hasil
   blankspot plan --villages 'batas/kel_18.*.geojson' --businesses umkm.xlsx \\
       --coverage 510.csv --radius-m 5000 --budget-idr 26e9 --method exact --out hasil
+  blankspot plan --villages desa.gpkg --businesses umkm.csv --coverage rsrp.tif \\
+      --dem 'srtm/S0*E10*.hgt' --terrain-model los --site-height-m 30 --out hasil
   blankspot plan --config plan.toml      (the same options as keys: villages = "desa.gpkg" ...)
 """
 
@@ -84,8 +86,10 @@ class PlanOptions:
     sites_id_col: str | None = None
     map_title: str | None = None
     network: str | None = None
-    dem: str | None = None
     max_hop_m: float = 30_000.0
+    dem: list[str] = field(default_factory=list)
+    terrain_model: str = "los"
+    site_height_m: float = 30.0
 
 
 class _Steps:
@@ -185,6 +189,16 @@ def run_pipeline(
         else:
             sites = prioritise.candidate_sites(result, spacing_m=opts.spacing_m)
     with steps.step("rank sites"):
+        terrain_opts: dict[str, Any] = {}
+        if opts.dem:
+            from blankspot.terrain import read_dem
+
+            terrain_opts = {
+                "dem": read_dem(opts.dem[0] if len(opts.dem) == 1 else opts.dem),
+                "model": opts.terrain_model,
+                "site_height_m": opts.site_height_m,
+                "threshold_dbm": opts.threshold_dbm,
+            }
         plan = prioritise.rank_sites(
             result,
             sites,
@@ -198,7 +212,8 @@ def run_pipeline(
             id_col=opts.sites_id_col,
             backhaul=None
             if network is None
-            else {"network": network, "dem": opts.dem, "max_hop_m": opts.max_hop_m},
+            else {"network": network, "dem": terrain_opts.get("dem"), "max_hop_m": opts.max_hop_m},
+            **terrain_opts,
         )
         if opts.annual_budget_idr is not None:
             from blankspot.phasing import phase_plan
@@ -259,7 +274,7 @@ def _precheck(opts: PlanOptions) -> None:
         isinstance(opts.k, bool) or not isinstance(opts.k, int) or opts.k < 1
     ):
         problems.append(f"--k must be a whole number of sites >= 1, got {opts.k!r}")
-    for name in ("radius_m", "spacing_m", "time_limit_s", "max_hop_m"):
+    for name in ("radius_m", "spacing_m", "time_limit_s", "max_hop_m", "site_height_m"):
         value = getattr(opts, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
             problems.append(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
@@ -279,6 +294,8 @@ def _precheck(opts: PlanOptions) -> None:
         problems.append(f"--method must be greedy or exact, got {opts.method!r}")
     if opts.bound not in ("lagrangian", "greedy", "lp"):
         problems.append(f"--bound must be lagrangian, greedy or lp, got {opts.bound!r}")
+    if opts.terrain_model not in ("los", "hata"):
+        problems.append(f"--terrain-model must be los or hata, got {opts.terrain_model!r}")
     if opts.lang not in ("en", "id"):
         problems.append(f"--lang must be en or id, got {opts.lang!r}")
     if problems:
@@ -287,12 +304,8 @@ def _precheck(opts: PlanOptions) -> None:
     from blankspot.export import check_writable
 
     tower_reach_m(opts.radius_m, "--radius-m")  # a log line when it looks like kilometres
-    for name in ("network", "dem"):
-        value = getattr(opts, name)
-        if value and not Path(value).exists():
-            raise InputFileError(f"The {name} file {value} does not exist (--{name}).")
-    if opts.dem and not opts.network:
-        raise InputError("--dem is for backhaul line of sight: give --network too.")
+    if opts.network and not Path(opts.network).exists():
+        raise InputFileError(f"The network file {opts.network} does not exist (--network).")
     out = Path(opts.out or "blankspot-out")
     existing = [str(out / n) for n in OUTPUT_NAMES if (out / n).exists()]
     if existing and not opts.overwrite:
@@ -319,6 +332,7 @@ def _check_input_paths(opts: PlanOptions) -> None:
     named += [("--businesses", opts.businesses)] if opts.businesses else []
     named += [("--coverage", c) for c in opts.coverage]
     named += [("--sites", opts.sites)] if opts.sites else []
+    named += [("--dem", d) for d in opts.dem]
     for flag, text in named:
         if text.startswith("/vsi"):
             continue
@@ -427,6 +441,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         with steps.step("load sample"):
             sample = load_sample()
             cov = coverage.from_raster(sample["signal"], threshold_dbm=opts.threshold_dbm)
+            opts.dem = [str(sample["dem"])]  # sites reach only what the terrain lets them
         made = run_pipeline(
             sample["villages"],
             sample["businesses"],
@@ -441,7 +456,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _say(
         args.quiet,
         "blankspot demo: the embedded Lampung sample (real village boundaries; "
-        "synthetic businesses and signal, see data/README.md)",
+        "synthetic businesses, signal and terrain, see data/README.md)",
     )
     _summary(made, quiet=args.quiet, elapsed_s=time.perf_counter() - t0)
     return EXIT_OK
@@ -465,8 +480,9 @@ def _load_config(path: str) -> dict[str, Any]:
             f"Config file {p} has unknown option(s) {', '.join(unknown)}; "
             f"valid options are {', '.join(sorted(known))}."
         )
-    if isinstance(data.get("coverage"), str):
-        data["coverage"] = [data["coverage"]]
+    for key in ("coverage", "dem"):
+        if isinstance(data.get(key), str):
+            data[key] = [data[key]]
     wrong = [
         f"{key} = {value!r} should be {_CONFIG_TYPES[key][1]}"
         for key, value in data.items()
@@ -493,6 +509,7 @@ def _is_number(v: Any) -> bool:
 _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "villages": (lambda v: _is_text(v) or _is_texts(v), 'a path or a list of paths ("desa.gpkg")'),
     "coverage": (_is_texts, 'a path or a list of paths ("rsrp.tif")'),
+    "dem": (_is_texts, 'a path, glob or list of DEM tiles (["S06E105.hgt"])'),
     "covered_values": (
         lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
         "a list of numbers ([1, 2])",
@@ -515,6 +532,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
             "time_limit_s",
             "default_cost_idr",
             "max_hop_m",
+            "site_height_m",
         ),
         (_is_number, "a number"),
     ),
@@ -534,7 +552,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
             "sites_id_col",
             "map_title",
             "network",
-            "dem",
+            "terrain_model",
         ),
         (_is_text, 'text in quotes ("...")'),
     ),
@@ -706,8 +724,24 @@ def _parser() -> argparse.ArgumentParser:
         "--network",
         help="existing network for backhaul: points with a 'kind' column, 'fibre' or 'tower'",
     )
-    plan.add_argument("--dem", help="elevation model for microwave line of sight (with --network)")
     plan.add_argument("--max-hop-m", type=float, help="longest microwave hop in metres (30000)")
+    plan.add_argument(
+        "--dem",
+        nargs="+",
+        default=[],
+        help="elevation model (GeoTIFF, SRTM .hgt tiles, VRT or a glob): sites then cover "
+        "only businesses the terrain lets them reach (and microwave backhaul hops with --network "
+        "need line of sight)",
+    )
+    plan.add_argument(
+        "--terrain-model",
+        choices=("los", "hata"),
+        help="with --dem: los = line of sight (default); hata = predicted RSRP >= "
+        "--threshold-dbm (Okumura-Hata + knife-edge diffraction, LTE 1800)",
+    )
+    plan.add_argument(
+        "--site-height-m", type=float, help="antenna height of proposed sites (30), with --dem"
+    )
     plan.set_defaults(func=_cmd_plan)
     return parser
 

@@ -129,14 +129,14 @@ def test_plan_with_a_network(tiny_files, capsys):
     assert links["to_id"].tolist() == ["POP1", "POP1"]
     table = pd.read_csv(out / "priority_sites.csv", encoding="utf-8-sig")
     assert table["backhaul"].tolist() == ["fibre", "fibre"]
-    # a network file without a kind column, and a DEM without a network
+    # a network file without a kind column, and a vector file given as the DEM
     bad = tiny_files["dir"] / "bad.geojson"
     gpd.read_file(fibre).drop(columns="kind").to_file(bad)
     assert main([*base, "--network", str(bad), "--out", str(out / "x")]) == 2
     err = capsys.readouterr().err
     assert "no 'kind' column" in err and "Traceback" not in err
     assert main([*base, "--dem", str(fibre), "--out", str(out / "y")]) == 2
-    assert "give --network too" in capsys.readouterr().err
+    assert "cannot read DEM" in capsys.readouterr().err
 
 
 def test_plan_from_toml(tiny_files, tmp_path):
@@ -346,6 +346,7 @@ def test_out_in_a_read_only_folder_fails_before_work(tiny_files, capsys, monkeyp
         ("coverage", "missing.tif", "--coverage missing.tif does not exist"),
         ("villages", "kel_*.geojson", "--villages kel_*.geojson matches no file"),
         ("sites", "sites.csv", "--sites sites.csv does not exist"),
+        ("dem", "srtm/*.hgt", "--dem srtm/*.hgt matches no file"),
     ],
 )
 def test_input_paths_are_checked_before_work(tiny_files, capsys, monkeypatch, flag, value, match):
@@ -362,6 +363,8 @@ def test_input_paths_are_checked_before_work(tiny_files, capsys, monkeypatch, fl
         ("coverage = 7", "coverage = 7 should be a path or a list of paths"),
         ('radius_m = "5 km"', "radius_m = '5 km' should be a number"),
         ("maps = 1", "maps = 1 should be true or false"),
+        ("dem = 3", "dem = 3 should be a path, glob or list of DEM tiles"),
+        ("site_height_m = true", "site_height_m = True should be a number"),
     ],
 )
 def test_config_values_of_the_wrong_type(tmp_path, capsys, line, match):
@@ -447,3 +450,48 @@ def test_annual_budget_needs_a_start_year(tiny_files, capsys, monkeypatch):
         "--annual-budget-idr and --start-year go together",
         monkeypatch,
     )
+
+
+# --- terrain (issue 9) ------------------------------------------------------------------------
+
+
+def test_plan_with_a_dem(tiny_files, capsys):
+    import numpy as np
+    from affine import Affine
+
+    from tests.common import write_tif
+
+    flat = write_tif(
+        tiny_files["dir"] / "flat.tif",
+        np.zeros((14, 14), "int16"),
+        Affine(1, 0, X0 - 2, 0, -1, Y0 + 12),
+    )
+    wall = np.zeros((14, 14), "int16")
+    wall[:, 6:8] = 500  # a 500 m wall at x = 4-6 m splits the tiny world
+    walled = write_tif(tiny_files["dir"] / "wall.tif", wall, Affine(1, 0, X0 - 2, 0, -1, Y0 + 12))
+    outs = {}
+    for name, extra in (
+        ("none", []),
+        ("flat", ["--dem", str(flat)]),
+        ("wall", ["--dem", str(walled), "--site-height-m", "10"]),
+    ):
+        out = tiny_files["dir"] / name
+        argv = _plan_argv(tiny_files, out, radius_m="20", k="3") + extra
+        assert main(argv) == 0, capsys.readouterr().err
+        outs[name] = pd.read_csv(out / "priority_sites.csv", encoding="utf-8-sig")
+    # flat ground inside the horizon changes nothing
+    pd.testing.assert_frame_equal(outs["flat"], outs["none"])
+    # without terrain the cluster site at u2 reaches both uncovered businesses (u2 east,
+    # u3 west of the wall); with the wall it no longer sees u3 and another site is chosen
+    assert outs["wall"]["site_id"].iloc[0] != outs["none"]["site_id"].iloc[0]
+
+
+def test_plan_terrain_model_is_checked(tiny_files, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exc:
+        main([*_plan_argv(tiny_files, tiny_files["dir"] / "o"), "--terrain-model", "rf"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'rf'" in capsys.readouterr().err
+    cfg = tiny_files["dir"] / "t.toml"
+    cfg.write_text('terrain_model = "rf"\n')
+    argv = [*_plan_argv(tiny_files, tiny_files["dir"] / "o"), "--config", str(cfg)]
+    _fails_fast(argv, capsys, "--terrain-model must be los or hata, got 'rf'", monkeypatch)
