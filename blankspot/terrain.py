@@ -521,24 +521,35 @@ def neighbour_quads(arr: np.ndarray) -> np.ndarray:
 
 
 def bilinear(
-    arr: np.ndarray, col: np.ndarray, row: np.ndarray, *, quads: np.ndarray | None = None
+    arr: np.ndarray,
+    col: np.ndarray,
+    row: np.ndarray,
+    *,
+    quads: np.ndarray | None = None,
+    inside: bool = False,
 ) -> np.ndarray:
     """Bilinear elevations at fractional (column, row) of ``arr`` (cell centres at ``i+0.5``).
 
     Outside the outer cell centres the edge value is held. NaN (void) in any of the four
     neighbours gives NaN. Positions are computed in ``col``'s precision (float64 for line of
     sight); heights come from float32 (``quads``, see :func:`neighbour_quads`, built here
-    unless given: build it once per window when sampling it repeatedly).
+    unless given: build it once per window when sampling it repeatedly). ``inside=True``
+    promises every point lies between the outer cell centres and skips the clipping.
     """
     h, w = arr.shape
     if quads is None:
         quads = neighbour_quads(arr)
     fc = np.asarray(col) - 0.5
     fr = np.asarray(row) - 0.5
-    c0 = np.clip(np.floor(fc), 0, max(w - 2, 0))
-    r0 = np.clip(np.floor(fr), 0, max(h - 2, 0))
-    tx = np.clip(fc - c0, 0, 1, out=fc)
-    ty = np.clip(fr - r0, 0, 1, out=fr)
+    if inside:
+        c0, r0 = np.floor(fc), np.floor(fr)
+        tx = np.subtract(fc, c0, out=fc)
+        ty = np.subtract(fr, r0, out=fr)
+    else:
+        c0 = np.clip(np.floor(fc), 0, max(w - 2, 0))
+        r0 = np.clip(np.floor(fr), 0, max(h - 2, 0))
+        tx = np.clip(fc - c0, 0, 1, out=fc)
+        ty = np.clip(fr - r0, 0, 1, out=fr)
     g = np.take(quads, (r0 * w + c0).astype(np.intp), axis=0)
     v00, v01, v10, v11 = g[..., 0], g[..., 1], g[..., 2], g[..., 3]
     top = v00 + tx * (v01 - v00)
@@ -858,6 +869,16 @@ def _sweep(
         )
     step = min(mx, my) / RAY_SAMPLES_PER_CELL
     n_steps = max(math.ceil(radius_m / step), 1)
+    # when every ray sample lies between the outer cell centres of the window, bilinear
+    # needs no clipping and no sample is beyond the DEM
+    reach_x, reach_y = n_steps * step / mx, n_steps * step / my
+    h, w = arr.shape
+    unclipped = (
+        c_obs - reach_x >= 0.5
+        and c_obs + reach_x <= w - 0.5
+        and r_obs - reach_y >= 0.5
+        and r_obs + reach_y <= h - 0.5
+    )
     n_rays = max(math.ceil(2 * math.pi * radius_m / min(mx, my) * RAYS_PER_RIM_CELL), 8)
     two_kr = 2 * k * EARTH_RADIUS_M
     top = ground + height_m
@@ -872,8 +893,9 @@ def _sweep(
         sin, cos = np.sin(theta).astype("float32"), np.cos(theta).astype("float32")
         col = np.float32(c_obs) + sin[:, None] * (s / np.float32(mx))
         row = np.float32(r_obs) - cos[:, None] * (s / np.float32(my))
-        z = bilinear(arr, col, row, quads=quads)
-        z[(col < 0) | (col > w) | (row < 0) | (row > h)] = np.nan  # beyond the DEM: unknown
+        z = bilinear(arr, col, row, quads=quads, inside=unclipped)
+        if not unclipped:
+            z[(col < 0) | (col > w) | (row < 0) | (row > h)] = np.nan  # beyond the DEM: unknown
         slope = (z - curve - np.float32(top)) / s
         best = np.fmax.accumulate(slope, axis=1)
         horizon[b0 : b0 + len(theta)] = best
@@ -1107,13 +1129,15 @@ def _bullington_v(
     s_tim = np.maximum.reduceat(s_im, st)
     s_rim = np.maximum.reduceat(s_rm, st)
     v_max = np.maximum.reduceat(v_i, st)
-    s_tr = (tb - ta) / np.where(dd > 0, dd, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         # s_tim + s_rim > 0 whenever the path is obstructed, except a ray grazing level ground
         d_b = (tb - ta + s_rim * dd) / (s_tim + s_rim)
         h_b = ta + s_tim * d_b - (ta * (dd - d_b) + tb * d_b) / dd
         v_b = _prop.fresnel_v(h_b, d_b, dd - d_b, lam)
-    return np.where((s_tim < s_tr) | ~(s_tim + s_rim > 0), v_max, v_b)
+    # line of sight (s_tim < s_tr) holds exactly when s_tim + s_rim < 0: every point under
+    # the ray has (h - tb) / (d - d_i) < (ta - tb) / d = -s_tr, and conversely; so the sum
+    # picks the branch and also guards the division above (0 only for a grazing ray)
+    return np.where(s_tim + s_rim > 0, v_b, v_max)
 
 
 @check_options
