@@ -512,7 +512,6 @@ def write_raster(arr: np.ndarray, transform: Affine, path: Path, *, level: int =
         )
 
 
-
 # ================================================================= terrain (DEM)
 #: DEM grid: geographic like SRTM / Copernicus (EPSG:4326), 1/400 degree (9", ~278 m).
 DEM_RES_DEG = 1 / 400
