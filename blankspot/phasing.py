@@ -25,8 +25,11 @@ log = logging.getLogger("blankspot")
 MAX_YEARS = 100
 
 
-def _budgets(annual_budget_idr: Any) -> tuple[np.ndarray, bool]:
-    """Return the budgets as floats and whether the last one repeats for ever (a number)."""
+def _budgets(annual_budget_idr: Any, what: str = "annual_budget_idr") -> tuple[np.ndarray, bool]:
+    """Return the budgets as floats and whether the last one repeats for ever (a number).
+
+    ``what`` is the argument named in the messages.
+    """
     if isinstance(annual_budget_idr, numbers.Real) and not isinstance(annual_budget_idr, bool):
         values, repeat = np.array([float(annual_budget_idr)]), True
     elif isinstance(annual_budget_idr, Sequence | np.ndarray | pd.Series) and not isinstance(
@@ -36,21 +39,25 @@ def _budgets(annual_budget_idr: Any) -> tuple[np.ndarray, bool]:
             values = np.asarray(list(annual_budget_idr), dtype="float64")
         except (TypeError, ValueError) as exc:
             raise InputError(
-                f"annual_budget_idr should be numbers of rupiah, got {annual_budget_idr!r}."
+                f"{what} should be numbers of rupiah, got {annual_budget_idr!r}."
             ) from exc
         repeat = False
         if len(values) == 0:
-            raise InputError("annual_budget_idr is an empty list; give one budget per year.")
+            raise InputError(f"{what} is an empty list; give one budget per year.")
     else:
         raise InputError(
-            "annual_budget_idr should be a number of rupiah (the same every year) or a list "
+            f"{what} should be a number of rupiah (the same every year) or a list "
             f"with one per year, got {type(annual_budget_idr).__name__}."
         )
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         raise InputError(
-            f"annual_budget_idr must be finite and >= 0; got {values[bad].tolist()} "
-            f"(year position(s) {np.flatnonzero(bad).tolist()})."
+            f"{what} must be finite and >= 0; got "
+            + (
+                f"{float(values[0])!r}."
+                if repeat
+                else f"{values[bad].tolist()} (year position(s) {np.flatnonzero(bad).tolist()})."
+            )
         )
     return values, repeat
 
@@ -138,7 +145,11 @@ def phase_plan(
         raise InputError("plan.sites has no cost_idr column; rank the sites with costs.")
     cost = sites["cost_idr"].to_numpy(dtype="float64", na_value=np.nan)
     if default_cost_idr is not None:
-        default = _budgets(default_cost_idr)[0][0]  # the same checks: a finite number >= 0
+        if isinstance(default_cost_idr, bool) or not isinstance(default_cost_idr, numbers.Real):
+            raise InputError(
+                f"default_cost_idr should be one number of rupiah, got {default_cost_idr!r}."
+            )
+        default = _budgets(default_cost_idr, what="default_cost_idr")[0][0]  # finite, >= 0
         fill = np.isnan(cost)
         if fill.any():
             log.info("phase_plan: %d sites without cost_idr priced at Rp %s", fill.sum(), default)

@@ -225,3 +225,11 @@ def test_exports_carry_the_year(tmp_path):
     assert "Per Tahun" in sheets
     assert sheets["Per Tahun"]["Tahun"].tolist() == [2026, 2027]
     assert "Tahun" in pd.read_csv(written_id["csv"], sep=";").columns
+
+
+def test_bad_default_cost_names_default_cost_idr():
+    plan = make_plan([4, np.nan], [1, 1])
+    for bad in (-1, np.nan, "7", [7]):
+        with pytest.raises(InputError, match=r"^default_cost_idr ") as exc:
+            phase_plan(plan, annual_budget_idr=10, start_year=2026, default_cost_idr=bad)
+        assert "annual_budget_idr" not in str(exc.value)
