@@ -170,14 +170,21 @@ def _closest(names: np.ndarray, scores: np.ndarray, n: int = 3) -> str:
 
 
 def _resolve(
-    query: pd.DataFrame, cand: pd.DataFrame, labels: dict[str, str], what: str
+    query: pd.DataFrame,
+    cand: pd.DataFrame,
+    labels: dict[str, str],
+    what: str,
+    *,
+    fuzzy_unscoped: bool = True,
 ) -> _Outcome:
     """Match ``query`` (scope, raw, key, compact, digits) within ``cand`` of the same scope.
 
     ``cand`` has scope, id, name, key, compact, digits. A normalised key that names one
     candidate in the scope matches; one naming several is ambiguous; otherwise the nearest
     candidate by edits (spaces ignored, numerals equal) matches when it is within the
-    allowed edits and strictly nearer than every other candidate.
+    allowed edits and strictly nearer than every other candidate. With
+    ``fuzzy_unscoped=False`` no fuzzy match is made in the unscoped ``"*"`` scope (rows that
+    name no parent): a typo is only trusted within a named kecamatan or kabupaten.
     """
     n = len(query)
     ids = np.full(n, None, dtype=object)
@@ -277,6 +284,14 @@ def _resolve(
                 note[i] = (
                     f"not found in {labels[s]}: {raw!r} looks like {cnames[arg[j]]!r} with a "
                     f"numeral {extra.upper()!r} added, which is not there; closest: "
+                    + _closest(cnames.astype(str), ratio[j])
+                )
+                continue
+            if ok[j] and s == "*" and not fuzzy_unscoped:
+                note[i] = (
+                    f"not found as typed in {labels[s]}, and no kecamatan or kabupaten was "
+                    f"given for the row: a misspelt name is only matched within a named "
+                    f"kecamatan or kabupaten (kecamatan_col=, kabupaten_col=); closest: "
                     + _closest(cnames.astype(str), ratio[j])
                 )
                 continue
@@ -380,7 +395,8 @@ def match_villages(
     desa/kelurahan within the named kecamatan (or the named kabupaten when a row has no
     kecamatan; the whole villages table when it names neither). Names are compared after
     :func:`normalise_names`; a name still not found is matched fuzzily within the same
-    scope only, and never when two villages are as close.
+    scope only, never when two villages are as close, and never for a row that names
+    neither its kecamatan nor its kabupaten (a typo is trusted only within a named parent).
 
     Parameters
     ----------
@@ -524,7 +540,7 @@ def match_villages(
     has_name = raw.notna().to_numpy()
     go = has_name & pd.isna(failed)
     q, codes = _query(raw[go], row_scope[go], "desa")
-    out = _resolve(q, cand, labels, "desa/kelurahan")
+    out = _resolve(q, cand, labels, "desa/kelurahan", fuzzy_unscoped=False)
 
     village_id = np.full(n, None, dtype=object)
     score = np.zeros(n)

@@ -120,8 +120,10 @@ def phase_plan(
     A site costing more than any single year's budget: without ``carry_over`` it can never
     be scheduled, so it and every site ranked after it are left unscheduled (``year`` is
     ``<NA>``; the message names the site). With ``carry_over`` the years before it save up
-    until it fits (those years may have no site). With a list of budgets, sites that do not
-    fit in the listed years are left unscheduled too.
+    until it fits (those years may have no site), for at most ``MAX_YEARS`` (100) years: a
+    site that would need longer (usually a budget typed in billions, not rupiah) is left
+    unscheduled with that reason. With a list of budgets, sites that do not fit in the
+    listed years are left unscheduled too.
 
     Examples
     --------

@@ -137,6 +137,19 @@ def test_fuzzy_only_within_the_named_kecamatan(tiny):
     assert note.startswith("not found in kecamatan 'Natar'")
 
 
+def test_no_fuzzy_match_without_a_named_parent(tiny):
+    # the issue: fuzzy matching only within the named kecamatan/kabupaten; a row naming
+    # neither is matched only as typed (or normalised), never by a guess over the province
+    assert one(tiny, "Ds. WAY HUWI") == ("18.01.13.2001", 100.0, "normalised")
+    vid, score, note = one(tiny, "Wayhuwi")
+    assert pd.isna(vid) and score == 0
+    assert note.startswith("not found as typed in the villages table, and no kecamatan")
+    assert "closest: 'Way Huwi'" in note
+    # the same typo under its kabupaten or kecamatan is matched
+    assert one(tiny, "Wayhuwi", kab="Kab. Lampung Selatan")[0] == "18.01.13.2001"
+    assert one(tiny, "Wayhuwi", "Jati Agung")[0] == "18.01.13.2001"
+
+
 def test_name_repeated_in_other_kecamatan(tiny):
     assert one(tiny, "Sukamaju", "Jati Agung")[0] == "18.01.13.2002"
     assert one(tiny, "Sukamaju", "Kalirejo")[0] == "18.02.01.2001"
