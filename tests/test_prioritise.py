@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 import geopandas as gpd
 import shapely
 from geopandas.testing import assert_geodataframe_equal
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 from shapely.geometry import MultiPolygon, Point, box
 
 import blankspot.ranking as ranking
@@ -907,6 +907,8 @@ def random_assessment(xy: np.ndarray, weights: np.ndarray) -> Assessment:
     seed=st.integers(0, 2**32 - 1),
 )
 def test_rank_sites_properties(n, m, k, radius, seed):
+    geod = Geod(ellps="WGS84")
+    to_lonlat = Transformer.from_crs(CRS_UTM, "EPSG:4326", always_xy=True)
     rng = np.random.default_rng(seed)
     # coordinates on a 0.1 m lattice offset by 0.05 m: never exactly on a village border
     xy = rng.integers(0, 100, (n, 2)) / 10 + 0.05
@@ -926,10 +928,17 @@ def test_rank_sites_properties(n, m, k, radius, seed):
         assert np.all(np.diff(new) <= 1e-9)  # non-increasing (unit costs)
         np.testing.assert_allclose(np.cumsum(new), s["cumulative_weighted_businesses"])
         assert s["new_businesses"].sum() == (s["cumulative_businesses"].iloc[-1] if len(s) else 0)
-        # independent check with plain distances: what the chosen sites really reach
+        # independent check with geodesic distances (pyproj.Geod on WGS84, as the radius
+        # is meant): what the chosen sites really reach. Planar UTM distances would be off
+        # by UTM's scale (1 / 0.9996 here) and disagree at the edge of the radius.
         chosen = np.array([int(t[1:]) for t in s["site_id"]], dtype=int)
-        d = np.hypot(xy[:, None, 0] - sxy[None, chosen, 0], xy[:, None, 1] - sxy[None, chosen, 1])
-        reached = (d <= radius).any(axis=1)
+        blon, blat = to_lonlat.transform(X0 + xy[:, 0], Y0 + xy[:, 1])
+        slon, slat = to_lonlat.transform(X0 + sxy[chosen, 0], Y0 + sxy[chosen, 1])
+        n_b, n_s = len(blon), len(slon)
+        _, _, d = geod.inv(
+            np.repeat(blon, n_s), np.repeat(blat, n_s), np.tile(slon, n_b), np.tile(slat, n_b)
+        )
+        reached = (d.reshape(n_b, n_s) <= radius).any(axis=1)
         assert plan.objective == pytest.approx(w[reached].sum())
         assert plan.upper_bound >= plan.objective - 1e-9
     assert e.objective >= g.objective - 1e-9
