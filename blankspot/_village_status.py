@@ -21,6 +21,7 @@ from pyproj import CRS
 
 from blankspot import _raster
 from blankspot._errors import EmptyInputError, InputError
+from blankspot._tables import _read_csv
 from blankspot._util import file_suffix, some
 from blankspot._validate import check_options, require_crs, warn_user
 from blankspot.coverage import (
@@ -29,7 +30,7 @@ from blankspot.coverage import (
     _vector_pieces,
     _villages_in,
 )
-from blankspot.io import _read_csv, _require_column
+from blankspot.io import _require_column
 
 __all__ = ["VillageStatusCoverage", "from_village_status"]
 

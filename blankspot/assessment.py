@@ -22,8 +22,9 @@ from blankspot._errors import (
     InputError,
     NoOverlapError,
 )
+from blankspot._numbers import _parse_quantities
 from blankspot._validate import check_options, require_crs, warn_user, working_crs
-from blankspot.io import _check_village_geometries, _parse_quantities, read_businesses
+from blankspot.io import _check_village_geometries, read_businesses
 
 __all__ = ["Assessment", "assess"]
 
