@@ -20,16 +20,12 @@ import geopandas as gpd
 from pyproj import CRS
 
 from blankspot import _raster
+from blankspot._coverage_base import _cover_from_union, _vector_pieces, _villages_in
 from blankspot._errors import EmptyInputError, InputError
+from blankspot._polygon_source import PolygonCoverage
 from blankspot._tables import _read_csv
 from blankspot._util import file_suffix, some
 from blankspot._validate import check_options, require_crs, warn_user
-from blankspot.coverage import (
-    PolygonCoverage,
-    _cover_from_union,
-    _vector_pieces,
-    _villages_in,
-)
 from blankspot.io import _require_column
 
 __all__ = ["VillageStatusCoverage", "from_village_status"]
