@@ -29,7 +29,9 @@ from blankspot._coverage_base import (
     MIN_PIECE_AREA_M2,
     CoverageSource,
     VillageCover,
+    _cover_from_union,  # noqa: F401  (benchmarks/bench_coverage.py)
     _transform_bounds,
+    _villages_in,  # noqa: F401  (benchmarks/bench_coverage.py)
 )
 from blankspot._errors import NoOverlapError
 from blankspot._polygon_source import PolygonCoverage, from_polygons
