@@ -383,8 +383,11 @@ def test_radius_that_looks_like_kilometres_is_a_log_line(tiny_files, capsys):
 
 
 _SLOW_MOVE = """
-import importlib, sys, time
+import importlib, signal, sys, time
 from pathlib import Path
+# Ctrl-C as at a terminal: a process started in the background by a non-interactive shell
+# (as CI may run the suite) inherits SIGINT ignored, and Python then keeps it ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 ex = importlib.import_module("blankspot.export")
 marker = Path(sys.argv[1])
 real = ex._move_into_place
@@ -413,14 +416,19 @@ def test_signal_during_export_leaves_nothing_behind(tiny_files, sig, code, word)
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert list(out.glob(".blankspot-export-*"))  # caught in the middle of the export
-    proc.send_signal(getattr(signal, sig))
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert list(out.glob(".blankspot-export-*"))  # caught in the middle of the export
+        proc.send_signal(getattr(signal, sig))
+        _, stderr = proc.communicate(timeout=60)
+    finally:  # never leave the child running into later tests
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == code, stderr
     assert stderr.strip().splitlines() == [f"blankspot plan: {word}; nothing was written"]
     leftovers = [p.name for p in out.rglob("*")]
