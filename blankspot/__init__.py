@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), see __
     from blankspot.matching import match_villages
     from blankspot.phasing import phase_plan
     from blankspot.prioritise import Plan, candidate_sites, rank_sites, score_villages
+    from blankspot.regions import province_of, rank_by_region
 
 #: public name -> module that defines it. Importing blankspot stays fast (no geopandas,
 #: rasterio or matplotlib) until a name is used: ``blankspot --help`` starts in a blink.
@@ -63,6 +64,8 @@ _LAZY = {
     "candidate_sites": "blankspot.prioritise",
     "rank_sites": "blankspot.prioritise",
     "score_villages": "blankspot.prioritise",
+    "province_of": "blankspot.regions",
+    "rank_by_region": "blankspot.regions",
 }
 
 
@@ -130,6 +133,8 @@ __all__ = [
     "phase_plan",
     "plan_backhaul",
     "plot_plan",
+    "province_of",
+    "rank_by_region",
     "rank_sites",
     "read_businesses",
     "read_towers",

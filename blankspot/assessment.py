@@ -338,6 +338,20 @@ def _first_village(points: np.ndarray, vil: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
+def _village_pos(businesses: pd.DataFrame, villages: gpd.GeoDataFrame) -> np.ndarray:
+    """Position in ``villages`` of each business's ``village_id``, -1 when none or unknown.
+
+    A categorical ``village_id`` (the compact frame) is looked up once per category.
+    """
+    vid = businesses["village_id"]
+    index = villages.index.astype(str)
+    if isinstance(vid.dtype, pd.CategoricalDtype):
+        codes = vid.cat.codes.to_numpy()
+        cat_pos = index.get_indexer(vid.cat.categories.astype(str))
+        return np.r_[cat_pos, -1][codes].astype(np.int64)  # code -1 (missing) picks the -1
+    return index.get_indexer(vid.astype(object).where(vid.notna(), None)).astype(np.int64)
+
+
 def _swap_check(biz_valid: gpd.GeoSeries, vil: gpd.GeoDataFrame, n_inside: int) -> None:
     """Raise when most points miss every village but would hit villages with x/y swapped."""
     n = len(biz_valid)
