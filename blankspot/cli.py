@@ -18,11 +18,13 @@ import time
 import tomllib
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from blankspot._cli_inputs import as_list, coverage_from_paths, expand_paths, read_several
+from blankspot._cli_progress import Stages
 from blankspot._errors import BlankspotError, BlankspotWarning, InputError, InputFileError
 
 __all__ = ["main"]
@@ -36,9 +38,6 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 #: sites chosen when neither --k nor --budget-idr is given
 DEFAULT_K = 20
-
-_SPREADSHEET_SUFFIXES = {".xlsx", ".xls", ".xlsm", ".ods"}
-_RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc", ".nc"}
 
 EXAMPLES = """\
 examples:
@@ -58,7 +57,7 @@ class PlanOptions:
     """Options of ``blankspot plan`` (also the keys of its TOML file)."""
 
     villages: str | list[str] | None = None
-    businesses: str | None = None
+    businesses: str | list[str] | None = None
     coverage: list[str] = field(default_factory=list)
     out: str | None = None
     threshold_dbm: float = -110.0
@@ -68,7 +67,7 @@ class PlanOptions:
     budget_idr: float | None = None
     annual_budget_idr: float | list[float] | None = None
     start_year: int | None = None
-    sites: str | None = None
+    sites: str | list[str] | None = None
     method: str = "greedy"
     spacing_m: float = 2000.0
     crs: str | None = None
@@ -85,82 +84,16 @@ class PlanOptions:
     default_cost_idr: float = 2.6e9
     sites_id_col: str | None = None
     map_title: str | None = None
-    network: str | None = None
+    network: str | list[str] | None = None
     max_hop_m: float = 30_000.0
     dem: list[str] = field(default_factory=list)
     terrain_model: str = "los"
     site_height_m: float = 30.0
 
 
-class _Steps:
-    """Step-by-step progress: a tqdm bar on a terminal, log lines otherwise."""
-
-    def __init__(self, names: Sequence[str], *, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Any = None
-        if not quiet and sys.stderr.isatty():
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=len(names), unit="step", leave=False, file=sys.stderr)
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        if self.bar is not None:
-            self.bar.set_description(name)
-        log.info("%s ...", name)
-        t0 = time.perf_counter()
-        yield
-        self.timings[name] = time.perf_counter() - t0
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _say(quiet: bool, text: str = "") -> None:
     if not quiet:
         print(text)  # the CLI's own output; the library itself only logs
-
-
-def _coverage_from_paths(paths: Sequence[str], opts: PlanOptions) -> Any:
-    from blankspot import coverage
-    from blankspot.io import read_towers
-
-    sources = []
-    for p in paths:
-        path = Path(p)
-        suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix
-        suffix = suffix.lower()
-        if suffix in _SPREADSHEET_SUFFIXES:
-            raise InputFileError(
-                f"--coverage {p} is a spreadsheet: --coverage takes a signal raster (.tif), "
-                "coverage polygons (.gpkg, .shp, .geojson) or an OpenCelliD tower CSV. A table "
-                f"of businesses goes to --businesses {p}."
-            )
-        try:
-            if suffix in _RASTER_SUFFIXES:
-                covered = tuple(opts.covered_values) if opts.covered_values else None
-                sources.append(
-                    coverage.from_raster(
-                        path, threshold_dbm=opts.threshold_dbm, covered_values=covered
-                    )
-                )
-            elif suffix in {".csv", ".csv.gz"}:
-                sources.append(coverage.from_towers(read_towers(path)))
-            else:
-                sources.append(coverage.from_polygons(path))
-        except BlankspotError as exc:
-            text = str(exc)
-            if p in text:
-                raise
-            # name the flag and the file the message is about
-            raise type(exc)(f"--coverage {p}: {text}") from exc
-    if not sources:
-        raise InputError("No coverage given: pass --coverage PATH (a raster, polygons or towers).")
-    return sources[0] if len(sources) == 1 else coverage.union(*sources)
 
 
 def run_pipeline(
@@ -170,7 +103,7 @@ def run_pipeline(
     opts: PlanOptions,
     *,
     quiet: bool,
-    steps: _Steps,
+    steps: Stages,
     network: Any = None,
 ) -> dict[str, Any]:
     """Assess, score, propose or read sites, rank, export and draw; return what was made."""
@@ -179,16 +112,16 @@ def run_pipeline(
     from blankspot.export import export
 
     out_dir = Path(opts.out or "blankspot-out")
-    with steps.step("assess coverage"):
+    with steps.stage("assess"):
         result = assess(villages, businesses, cov, crs=opts.crs)
-    with steps.step("score villages"):
+    with steps.stage("score"):
         scores = prioritise.score_villages(result)
-    with steps.step("candidate sites"):
+    with steps.stage("candidates"):
         if opts.sites:
             sites: Any = opts.sites
         else:
             sites = prioritise.candidate_sites(result, spacing_m=opts.spacing_m)
-    with steps.step("rank sites"):
+    with steps.stage(_rank_stage(network)):
         terrain_opts: dict[str, Any] = {}
         if opts.dem:
             from blankspot.terrain import read_dem
@@ -227,7 +160,7 @@ def run_pipeline(
                 start_year=opts.start_year,
                 default_cost_idr=opts.default_cost_idr,
             )
-    with steps.step("export"):
+    with steps.stage("export"):
         written = export(
             plan, out_dir, formats=tuple(opts.formats), lang=opts.lang, overwrite=opts.overwrite
         )
@@ -235,7 +168,7 @@ def run_pipeline(
     if opts.maps:
         from blankspot.maps import explore_plan, plot_plan
 
-        with steps.step("maps"):
+        with steps.stage("maps"):
             png = out_dir / "map.png"
             html = out_dir / "map.html"
             plot_plan(plan, path=png, lang=opts.lang, title=opts.map_title)
@@ -246,15 +179,23 @@ def run_pipeline(
     return {"assessment": result, "scores": scores, "plan": plan, "written": written}
 
 
-#: the steps of ``run_pipeline``, after reading the inputs (one tick each on the progress bar)
-PIPELINE_STEPS = (
-    "assess coverage",
-    "score villages",
-    "candidate sites",
-    "rank sites",
-    "export",
-    "maps",
-)
+#: the stages of ``run_pipeline``, after reading the inputs (one progress bar each)
+PIPELINE_STEPS = ("assess", "score", "candidates", "rank", "export", "maps")
+
+
+def _rank_stage(network: Any) -> str:
+    """Name the ranking stage: backhaul is planned inside ``rank_sites``, with the sites."""
+    return "rank" if network is None else "rank + backhaul"
+
+
+def _stage_names(first: Sequence[str], opts: PlanOptions, network: bool) -> list[str]:
+    names = [*first, *PIPELINE_STEPS]
+    if network:
+        names[names.index("rank")] = _rank_stage(True)
+    if not opts.maps:
+        names.remove("maps")
+    return names
+
 
 #: what ``run_pipeline`` may write in the output folder (checked before any work starts)
 OUTPUT_NAMES = (
@@ -304,8 +245,6 @@ def _precheck(opts: PlanOptions) -> None:
     from blankspot.export import check_writable
 
     tower_reach_m(opts.radius_m, "--radius-m")  # a log line when it looks like kilometres
-    if opts.network and not Path(opts.network).exists():
-        raise InputFileError(f"The network file {opts.network} does not exist (--network).")
     out = Path(opts.out or "blankspot-out")
     existing = [str(out / n) for n in OUTPUT_NAMES if (out / n).exists()]
     if existing and not opts.overwrite:
@@ -323,32 +262,11 @@ def _precheck(opts: PlanOptions) -> None:
 
 
 def _check_input_paths(opts: PlanOptions) -> None:
-    """Every input path exists (a glob matches) and is a file, before anything is read."""
-    from glob import glob
-
-    problems = []
-    villages = [opts.villages] if isinstance(opts.villages, str) else list(opts.villages or [])
-    named = [("--villages", v) for v in villages]
-    named += [("--businesses", opts.businesses)] if opts.businesses else []
-    named += [("--coverage", c) for c in opts.coverage]
-    named += [("--sites", opts.sites)] if opts.sites else []
-    named += [("--dem", d) for d in opts.dem]
-    for flag, text in named:
-        if text.startswith("/vsi"):
-            continue
-        path = Path(text)
-        if not path.exists() and any(ch in text for ch in "*?["):
-            if not glob(text):
-                problems.append(f"{flag} {text} matches no file")
-        elif not path.exists():
-            problems.append(f"{flag} {text} does not exist")
-        elif path.is_dir() and flag != "--villages":  # OGR reads a folder of shapefiles
-            problems.append(f"{flag} {text} is a folder, not a file")
-    if problems:
-        raise InputFileError(
-            "; ".join(problems) + f" (relative paths are looked up in {Path.cwd()}). Check the "
-            "paths; nothing was read or written."
-        )
+    """Expand every input flag's paths and globs (in place) before anything is read."""
+    names = ("villages", "businesses", "coverage", "sites", "network", "dem")
+    found = expand_paths({n: as_list(getattr(opts, n)) for n in names})
+    for name, paths in found.items():
+        setattr(opts, name, paths)
 
 
 def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
@@ -420,7 +338,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from blankspot.sample import load_sample
 
     t0 = time.perf_counter()
-    steps = _Steps(["load sample", *PIPELINE_STEPS], quiet=args.quiet)
     opts = PlanOptions(
         out=args.out,
         k=args.k,
@@ -437,22 +354,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         ),
     )
     _precheck(opts)
-    try:
-        with steps.step("load sample"):
-            sample = load_sample()
-            cov = coverage.from_raster(sample["signal"], threshold_dbm=opts.threshold_dbm)
-            opts.dem = [str(sample["dem"])]  # sites reach only what the terrain lets them
-        made = run_pipeline(
-            sample["villages"],
-            sample["businesses"],
-            cov,
-            opts,
-            quiet=args.quiet,
-            steps=steps,
-            network=sample["network"],
-        )
-    finally:
-        steps.close()
+    steps = Stages(_stage_names(["load sample"], opts, True), quiet=args.quiet, stream=sys.stderr)
+    with steps.stage("load sample"):
+        sample = load_sample()
+        cov = coverage.from_raster(sample["signal"], threshold_dbm=opts.threshold_dbm)
+        opts.dem = [str(sample["dem"])]  # sites reach only what the terrain lets them
+    made = run_pipeline(
+        sample["villages"],
+        sample["businesses"],
+        cov,
+        opts,
+        quiet=args.quiet,
+        steps=steps,
+        network=sample["network"],
+    )
     _say(
         args.quiet,
         "blankspot demo: the embedded Lampung sample (real village boundaries; "
@@ -507,7 +422,10 @@ def _is_number(v: Any) -> bool:
 
 #: what each TOML key must hold: (test, description for the message)
 _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "villages": (lambda v: _is_text(v) or _is_texts(v), 'a path or a list of paths ("desa.gpkg")'),
+    **dict.fromkeys(
+        ("villages", "businesses", "sites", "network"),
+        (lambda v: _is_text(v) or _is_texts(v), 'a path or a list of paths ("desa.gpkg")'),
+    ),
     "coverage": (_is_texts, 'a path or a list of paths ("rsrp.tif")'),
     "dem": (_is_texts, 'a path, glob or list of DEM tiles (["S06E105.hgt"])'),
     "covered_values": (
@@ -538,9 +456,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     **dict.fromkeys(
         (
-            "businesses",
             "out",
-            "sites",
             "method",
             "crs",
             "lon_col",
@@ -551,7 +467,6 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
             "bound",
             "sites_id_col",
             "map_title",
-            "network",
             "terrain_model",
         ),
         (_is_text, 'text in quotes ("...")'),
@@ -561,6 +476,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from blankspot.backhaul import read_network
+    from blankspot.candidates import read_sites
     from blankspot.io import read_businesses, read_villages
 
     t0 = time.perf_counter()
@@ -593,24 +509,56 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
         raise InputError(f"Give either --k or --budget-idr, not both{where}.")
     _precheck(opts)
-    steps = _Steps(["read inputs", *PIPELINE_STEPS], quiet=args.quiet)
-    try:
-        with steps.step("read inputs"):
+    names = _stage_names(["read", "coverage"], opts, bool(opts.network))
+    steps = Stages(names, quiet=args.quiet, stream=sys.stderr)
+    vector_files = [*as_list(opts.villages), *as_list(opts.businesses), *as_list(opts.sites)]
+    with ExitStack() as stack:
+        with steps.stage(
+            "read", total=len(vector_files) + len(as_list(opts.network)), unit="file"
+        ) as tick:
             villages = read_villages(opts.villages)
-            businesses = read_businesses(
-                opts.businesses,
-                lon_col=opts.lon_col,
-                lat_col=opts.lat_col,
-                id_col=opts.id_col,
-                weight_col=opts.weight_col,
+            for _ in as_list(opts.villages):
+                tick()
+            businesses = read_several(
+                as_list(opts.businesses),
+                lambda p: read_businesses(
+                    p,
+                    lon_col=opts.lon_col,
+                    lat_col=opts.lat_col,
+                    id_col=opts.id_col,
+                    weight_col=opts.weight_col,
+                ),
+                flag="--businesses",
+                tick=tick,
             )
-            cov = _coverage_from_paths(opts.coverage, opts)
-            network = read_network(opts.network) if opts.network else None
+            sites = as_list(opts.sites)
+            if len(sites) > 1:
+                opts.sites = read_several(
+                    sites,
+                    lambda p: read_sites(p, id_col=opts.sites_id_col),
+                    flag="--sites",
+                    tick=tick,
+                )
+                opts.sites_id_col = None  # the ids are the index now
+            elif sites:
+                opts.sites = sites[0]
+                tick()
+            network = (
+                read_several(as_list(opts.network), read_network, flag="--network", tick=tick)
+                if opts.network
+                else None
+            )
+        with steps.stage("coverage", total=len(opts.coverage), unit="file") as tick:
+            cov = coverage_from_paths(
+                opts.coverage,
+                threshold_dbm=opts.threshold_dbm,
+                covered_values=opts.covered_values,
+                stack=stack,
+                tick=tick,
+            )
         made = run_pipeline(
             villages, businesses, cov, opts, quiet=args.quiet, steps=steps, network=network
         )
-    finally:
-        steps.close()
     _summary(made, quiet=args.quiet, elapsed_s=time.perf_counter() - t0)
     return EXIT_OK
 
@@ -682,14 +630,23 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     plan.add_argument("--config", help="TOML file with the same options as keys")
-    plan.add_argument("--villages", nargs="+", help="village boundaries (files or a glob)")
-    plan.add_argument("--businesses", help="business points: CSV, Excel or vector")
+    plan.add_argument(
+        "--villages",
+        nargs="+",
+        help="village boundaries: files or globs, e.g. one per province 'data/*/desa.gpkg'",
+    )
+    plan.add_argument(
+        "--businesses",
+        nargs="+",
+        help="business points: CSV, Excel or vector; several files or globs are stacked",
+    )
     plan.add_argument(
         "--coverage",
         nargs="+",
         default=[],
-        help="coverage: signal raster (.tif), coverage polygons, or OpenCelliD CSV; "
-        "several are combined (covered where any covers)",
+        help="coverage: signal rasters (.tif), coverage polygons, or OpenCelliD CSV; files "
+        "or globs ('rsrp/*.tif'), combined as covered where any covers (rasters on one grid "
+        "as one mosaic, the strongest signal where they overlap)",
     )
     plan.add_argument("--out", help="output folder")
     plan.add_argument("--threshold-dbm", type=float, help="covered at or above (default -110)")
@@ -706,7 +663,9 @@ def _parser() -> argparse.ArgumentParser:
         "per year from --start-year; adds a year column and a per-year sheet",
     )
     plan.add_argument("--start-year", type=int, help="first year of --annual-budget-idr (2026)")
-    plan.add_argument("--sites", help="your own candidate sites (vector file or lon/lat CSV)")
+    plan.add_argument(
+        "--sites", nargs="+", help="your own candidate sites (vector files or lon/lat CSV)"
+    )
     plan.add_argument("--sites-id-col", help="id column of --sites (default: site_id)")
     plan.add_argument(
         "--default-cost-idr",
@@ -722,7 +681,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--weight-col", help="weight column of the businesses")
     plan.add_argument(
         "--network",
-        help="existing network for backhaul: points with a 'kind' column, 'fibre' or 'tower'",
+        nargs="+",
+        help="existing network for backhaul: points with a 'kind' column, 'fibre' or "
+        "'tower' (files or globs)",
     )
     plan.add_argument("--max-hop-m", type=float, help="longest microwave hop in metres (30000)")
     plan.add_argument(

@@ -1,0 +1,333 @@
+"""blankspot plan over a whole country: globs per province, several rasters, progress per stage.
+
+The fixture is two provinces, one folder each (``data/18``, ``data/31``), 1 km villages in UTM
+48S, one RSRP raster per province on one 100 m grid and one business CSV per province::
+
+    province 18 (Lampung)                      province 31 (DKI Jakarta)
+    A1 18.01.01.2001  A2 18.01.01.2002         B1 31.71.01.1001  B2 31.71.01.1002
+    x 0-1000 m        x 1000-2000 m            x 5000-6000 m     x 6000-7000 m
+    all -90 dBm       all -130 dBm             -100 | -120 dBm   all -130 dBm
+    2 covered         3 uncovered              1 cov. 1 uncov.   2 uncovered
+
+plus one business at x = 3,550 m, outside every village (in the Jakarta CSV).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+
+import geopandas as gpd
+import shapely
+from shapely.geometry import box
+
+from blankspot.cli import main
+from tests.common import CRS_UTM, X0, Y0, write_tif
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VILLAGES = {
+    "18": {"18.01.01.2001": (0, 1000), "18.01.01.2002": (1000, 2000)},
+    "31": {"31.71.01.1001": (5000, 6000), "31.71.01.1002": (6000, 7000)},
+}
+BUSINESSES = {
+    "18": [250, 750, 1450, 1550, 1650],
+    "31": [5250, 5850, 6250, 6450, 3550],
+}
+
+
+def _rsrp(columns: list[float]) -> np.ndarray:
+    """One row of 100 m pixels repeated over the 1 km height (10 rows)."""
+    return np.tile(np.asarray(columns, dtype="float32"), (10, 1))
+
+
+RSRP = {
+    "18": (0, _rsrp([-90] * 10 + [-130] * 10)),
+    "31": (5000, _rsrp([-100] * 5 + [-120] * 5 + [-130] * 10)),
+}
+
+
+@pytest.fixture
+def country(tmp_path: Path) -> Path:
+    """Write the two provinces' files under ``tmp_path`` and return it."""
+    for prov, villages in VILLAGES.items():
+        folder = tmp_path / "data" / prov
+        folder.mkdir(parents=True)
+        gpd.GeoDataFrame(
+            {"kode": list(villages), "nama": [f"Desa {k[-4:]}" for k in villages]},
+            geometry=[box(X0 + a, Y0, X0 + b, Y0 + 1000) for a, b in villages.values()],
+            crs=CRS_UTM,
+        ).to_file(folder / "desa.gpkg")
+        xs = np.asarray(BUSINESSES[prov], dtype=float)
+        pts = gpd.GeoSeries(shapely.points(X0 + xs, Y0 + 550), crs=CRS_UTM).to_crs(4326)
+        pd.DataFrame({"longitude": pts.x, "latitude": pts.y}).to_csv(
+            folder / "umkm.csv", index=False
+        )
+        x_left, arr = RSRP[prov]
+        (tmp_path / "rsrp").mkdir(exist_ok=True)
+        write_tif(
+            tmp_path / "rsrp" / f"{prov}.tif",
+            arr,
+            Affine(100, 0, X0 + x_left, 0, -100, Y0 + 1000),
+            nodata=-9999,
+        )
+    return tmp_path
+
+
+def _argv(root: Path, out: str = "hasil", **over: str | list[str]) -> list[str]:
+    args: dict[str, str | list[str]] = {
+        "--villages": str(root / "data" / "*" / "desa.gpkg"),
+        "--businesses": str(root / "data" / "*" / "umkm.csv"),
+        "--coverage": str(root / "rsrp" / "*.tif"),
+        "--out": str(root / out),
+        "--crs": CRS_UTM,
+        "--radius-m": "1000",
+        "--spacing-m": "250",
+        "--k": "2",
+    }
+    args.update({f"--{k.replace('_', '-')}": v for k, v in over.items()})
+    argv = ["plan", "--no-maps"]
+    for flag, value in args.items():
+        argv += [flag, *([value] if isinstance(value, str) else value)]
+    return argv
+
+
+def _villages_gpkg(out: Path) -> pd.DataFrame:
+    v = gpd.read_file(out / "blankspot.gpkg", layer="villages")
+    return v.set_index("village_id").sort_index()
+
+
+# --- globs and several files per flag ---------------------------------------------------------
+
+
+def test_globs_over_provinces_read_every_file(country, capsys):
+    assert main(_argv(country)) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    # 4 villages from two files; 10 businesses from two CSVs whose row ids collide
+    assert "Villages assessed:     4 (3 blank spots)" in out
+    assert "10 in; 3 covered, 6 uncovered" in out and "1 outside every village" in out
+    v = _villages_gpkg(country / "hasil")
+    assert v.index.tolist() == [*VILLAGES["18"], *VILLAGES["31"]]
+    # per village, by hand from the module docstring's picture
+    assert v["n_covered"].tolist() == [2, 0, 1, 0]
+    assert v["n_uncovered"].tolist() == [0, 3, 1, 2]
+    # covered area from the two rasters as one mosaic: A1 all, A2 none, B1 half, B2 none
+    np.testing.assert_allclose(v["covered_area_share"], [1, 0, 0.5, 0], atol=1e-9)
+    biz = gpd.read_file(country / "hasil" / "blankspot.gpkg", layer="businesses")
+    # ids prefixed with the file they came from, because both files number rows 0..4
+    assert sorted(biz["business_id"])[:2] == ["18/umkm:0", "18/umkm:1"]
+    assert biz["business_id"].is_unique and len(biz) == 10
+
+
+def test_shell_expanded_lists_equal_quoted_globs(country, capsys):
+    assert main(_argv(country, out="glob")) == 0
+    listed = {
+        "villages": [str(p) for p in sorted((country / "data").glob("*/desa.gpkg"))],
+        "businesses": [str(p) for p in sorted((country / "data").glob("*/umkm.csv"))],
+        "coverage": [str(p) for p in sorted((country / "rsrp").glob("*.tif"))],
+    }
+    assert main(_argv(country, out="list", **listed)) == 0
+    capsys.readouterr()
+    a, b = _villages_gpkg(country / "glob"), _villages_gpkg(country / "list")
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    sa = pd.read_csv(country / "glob" / "priority_sites.csv", encoding="utf-8-sig")
+    sb = pd.read_csv(country / "list" / "priority_sites.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(sa, sb)
+
+
+def test_globs_in_toml(country, capsys):
+    cfg = country / "plan.toml"
+    cfg.write_text(
+        f'villages = ["{country}/data/18/desa.gpkg", "{country}/data/3*/desa.gpkg"]\n'
+        f'businesses = "{country}/data/*/umkm.csv"\n'
+        f'coverage = "{country}/rsrp/*.tif"\n'
+        f'out = "{country}/toml"\ncrs = "{CRS_UTM}"\nradius_m = 1000\nspacing_m = 250\n'
+        "k = 2\nmaps = false\n"
+    )
+    assert main(["plan", "--config", str(cfg), "--quiet"]) == 0, capsys.readouterr().err
+    assert len(_villages_gpkg(country / "toml")) == 4
+
+
+@pytest.mark.parametrize(
+    ("flag", "pattern"),
+    [
+        ("businesses", "data/*/usaha.csv"),
+        ("coverage", "rsrp/*.tiff"),
+        ("villages", "data/*/kel.gpkg"),
+        ("network", "fibre/*.gpkg"),
+        ("sites", "lokasi/*.csv"),
+    ],
+)
+def test_a_glob_matching_nothing_names_flag_and_pattern(country, capsys, flag, pattern):
+    pattern = str(country / pattern)
+    assert main(_argv(country, **{flag: pattern})) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("blankspot plan: error:") and "Traceback" not in err
+    assert f"--{flag} '{pattern}' matches no file" in err.replace("\n", " ")
+    assert not (country / "hasil").exists()
+
+
+def test_every_empty_glob_is_named_at_once(country, capsys):
+    argv = _argv(country, businesses=str(country / "x*.csv"), coverage=str(country / "y*.tif"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "--businesses" in err and "--coverage" in err
+
+
+# --- several rasters: one mosaic, the strongest signal where they overlap -----------------------
+
+
+def test_overlapping_rasters_mosaic_equals_union(tmp_path, capsys):
+    """Two overlapping rasters on one grid: the mosaic's answer is the union's, by hand."""
+    from blankspot import coverage
+    from blankspot._cli_inputs import coverage_from_paths
+
+    # west: x 0-600 m, -100 dBm at x < 300 and -120 beyond; east: x 400-1000 m, -90 at
+    # x >= 700 and -125 below. Union at -110: covered x < 300 and x >= 700 -> 60 % of 0-1000
+    west = write_tif(
+        tmp_path / "w.tif",
+        _rsrp([-100] * 3 + [-120] * 3),
+        Affine(100, 0, X0, 0, -100, Y0 + 1000),
+        nodata=-9999,
+    )
+    east = write_tif(
+        tmp_path / "e.tif",
+        _rsrp([-125] * 3 + [-90] * 3),
+        Affine(100, 0, X0 + 400, 0, -100, Y0 + 1000),
+        nodata=-9999,
+    )
+    village = gpd.GeoSeries([box(X0, Y0, X0 + 1000, Y0 + 1000)], index=["v"], crs=CRS_UTM)
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        mosaic = coverage_from_paths(
+            [str(west), str(east)], threshold_dbm=-110, covered_values=None, stack=stack
+        )
+        assert isinstance(mosaic, coverage.RasterCoverage)  # one raster, not a union
+        assert "2 rasters" in mosaic.description
+        share = mosaic.village_cover(village, CRS_UTM).covered_area_m2 / 1e6
+        x = X0 + np.array([150, 350, 450, 550, 650, 750, 950, 1050])
+        cov, sig = mosaic.points(x, np.full(x.size, Y0 + 500), CRS_UTM)
+        # in the overlap (400-600 m) the strongest is -120 at 450/550 (-120 vs -125)
+        np.testing.assert_array_equal(cov, [1, 0, 0, 0, 0, 1, 1, 0])
+        np.testing.assert_array_equal(sig, [-100, -120, -120, -120, -125, -90, -90, np.nan])
+    union = coverage.union(coverage.from_raster(west), coverage.from_raster(east))
+    expected = union.village_cover(village, CRS_UTM).covered_area_m2 / 1e6
+    np.testing.assert_allclose(share, expected, rtol=1e-9)
+    assert share[0] == pytest.approx(0.6, rel=1e-3)  # 600 of 1000 m wide
+
+
+def test_rasters_on_different_grids_fall_back_to_the_union(tmp_path):
+    from contextlib import ExitStack
+
+    from blankspot import coverage
+    from blankspot._cli_inputs import coverage_from_paths
+
+    a = write_tif(tmp_path / "a.tif", _rsrp([-90] * 4), Affine(100, 0, X0, 0, -100, Y0 + 1000))
+    b = write_tif(tmp_path / "b.tif", _rsrp([-90] * 4), Affine(50, 0, X0, 0, -50, Y0 + 1000))
+    with ExitStack() as stack:
+        cov = coverage_from_paths(
+            [str(a), str(b)], threshold_dbm=-110, covered_values=None, stack=stack
+        )
+    assert isinstance(cov, coverage.UnionCoverage) and len(cov.sources) == 2
+
+
+def test_class_rasters_mosaic_only_without_overlap(tmp_path):
+    from contextlib import ExitStack
+
+    from blankspot import coverage
+    from blankspot._cli_inputs import coverage_from_paths
+
+    def tif(name: str, x0: float) -> str:
+        arr = np.tile(np.array([1, 0, 2, 3], dtype="uint8"), (4, 1))
+        return str(write_tif(tmp_path / name, arr, Affine(100, 0, X0 + x0, 0, -100, Y0 + 400)))
+
+    apart, touching, overlapping = tif("a.tif", 0), tif("b.tif", 400), tif("c.tif", 200)
+    with ExitStack() as stack:
+        one = coverage_from_paths(
+            [apart, touching], threshold_dbm=-110, covered_values=[1, 2], stack=stack
+        )
+        assert isinstance(one, coverage.RasterCoverage)
+        x = X0 + np.arange(50, 800, 100)
+        cov, _ = one.points(x, np.full(x.size, Y0 + 200), CRS_UTM)
+        np.testing.assert_array_equal(cov, [1, 0, 1, 0, 1, 0, 1, 0])
+        two = coverage_from_paths(
+            [apart, overlapping], threshold_dbm=-110, covered_values=[1, 2], stack=stack
+        )
+    assert isinstance(two, coverage.UnionCoverage)
+
+
+# --- progress: a bar per stage on a terminal, plain lines elsewhere, nothing with --quiet ------
+
+
+def _run(argv: list[str], *, tty: bool) -> tuple[int, str]:
+    """Run the CLI in a child; stderr on a pseudo-terminal or a pipe. Return (code, stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    cmd = [sys.executable, "-m", "blankspot.cli", *argv]
+    if not tty:
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        return done.returncode, done.stderr
+    leader, follower = pty.openpty()
+    # a terminal of 24 x 100 characters (a new pseudo-terminal has 0 columns)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return proc.wait(timeout=300), b"".join(chunks).decode(errors="replace")
+
+
+STAGES = ["read", "coverage", "assess", "score", "candidates", "rank", "export"]
+
+
+@pytest.mark.slow
+def test_progress_bars_on_a_terminal(country):
+    code, err = _run(_argv(country), tty=True)
+    assert code == 0, err
+    for i, name in enumerate(STAGES, start=1):
+        # each stage's bar, finished: its label, a full bar and its counter or clock
+        assert f"[{i}/7] {name}: " in err, err
+    assert "[1/7] read: 100%" in err and "4/4 files" in err
+    assert "[2/7] coverage: 100%" in err and "2/2 files" in err
+    assert "blankspot: [" not in err  # no plain lines on a terminal
+
+
+def test_progress_lines_off_a_terminal(country):
+    code, err = _run(_argv(country), tty=False)
+    assert code == 0, err
+    lines = err.splitlines()
+    starts = [line for line in lines if line.endswith(" ...")]
+    assert starts == [f"blankspot: [{i}/7] {n} ..." for i, n in enumerate(STAGES, start=1)]
+    ends = [line for line in lines if ": done in " in line]
+    assert len(ends) == 7
+    assert ends[0].startswith("blankspot: [1/7] read: done in ") and ends[0].endswith(
+        " s (4 files)"
+    )
+    assert ends[1].endswith(" s (2 files)")
+    assert "\r" not in err and "%|" not in err  # no bar drawn into a log
+
+
+def test_quiet_writes_nothing(country):
+    code, err = _run([*_argv(country), "--quiet"], tty=False)
+    assert code == 0 and err == ""
