@@ -299,6 +299,29 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "Jumlah UMKM di dalam blank spot ini.",
     ),
     "n_covered": ("UMKM bersinyal", "Businesses with signal.", "Jumlah UMKM bersinyal."),
+    "province_code": ("Kode Provinsi", "Kemendagri province code.", "Kode provinsi Kemendagri."),
+    "province": ("Provinsi", "Province.", "Provinsi."),
+    "n_villages": ("Jumlah desa/kelurahan", "Villages.", "Jumlah desa/kelurahan."),
+    "n_blank_spot_villages": (
+        "Desa/kelurahan blank spot",
+        "Villages that are blank spots.",
+        "Jumlah desa/kelurahan yang merupakan blank spot.",
+    ),
+    "own_sites": (
+        "Jumlah lokasi (rencana provinsi)",
+        "Sites of the province's own plan (--per-province-k).",
+        "Jumlah lokasi dalam rencana provinsi sendiri (--per-province-k).",
+    ),
+    "own_new_businesses": (
+        "UMKM baru terlayani (rencana provinsi)",
+        "Businesses without signal the province's own plan connects.",
+        "UMKM tanpa sinyal yang dilayani rencana provinsi sendiri.",
+    ),
+    "own_cost_idr": (
+        "Biaya (Rp, rencana provinsi)",
+        "Cost of the province's own plan, rupiah.",
+        "Biaya rencana provinsi sendiri, rupiah.",
+    ),
     "n_uncovered": (
         "UMKM tanpa sinyal",
         "Businesses without signal.",

@@ -82,6 +82,8 @@ _SHEETS = {
         "years": "per_year",
         "summary": "summary",
         "method": "method",
+        "provinces": "per_province",
+        "province_sites": "per_province_sites",
     },
     "id": {
         "sites": "Prioritas Lokasi",
@@ -89,6 +91,8 @@ _SHEETS = {
         "years": "Per Tahun",
         "summary": "Ringkasan",
         "method": "Metode",
+        "provinces": "Per Provinsi",
+        "province_sites": "Lokasi per Provinsi",
     },
 }
 _SUMMARY_HEADERS = {"en": ("item", "value"), "id": ("Butir", "Nilai")}
@@ -408,7 +412,7 @@ def write_xlsx(path: Path, tables: dict[str, pd.DataFrame], lang: str) -> None:
             sheet = _SHEETS[lang][kind]
             headers = (
                 _headers(table.columns, lang)
-                if kind in ("sites", "villages", "years")
+                if kind in ("sites", "villages", "years", "provinces", "province_sites")
                 else list(table.columns)
             )
             table.set_axis(headers, axis=1).to_excel(xw, sheet_name=sheet, index=False)

@@ -89,6 +89,8 @@ class PlanOptions:
     dem: list[str] = field(default_factory=list)
     terrain_model: str = "los"
     site_height_m: float = 30.0
+    by_province: bool = False
+    per_province_k: int | None = None
 
 
 def _say(quiet: bool, text: str = "") -> None:
@@ -132,22 +134,27 @@ def run_pipeline(
                 "site_height_m": opts.site_height_m,
                 "threshold_dbm": opts.threshold_dbm,
             }
-        plan = prioritise.rank_sites(
-            result,
-            sites,
-            radius_m=opts.radius_m,
-            k=opts.k,
-            budget_idr=opts.budget_idr,
-            method=opts.method,
-            bound=opts.bound,
-            time_limit_s=opts.time_limit_s,
-            default_cost_idr=opts.default_cost_idr,
-            id_col=opts.sites_id_col,
-            backhaul=None
+        rank_opts: dict[str, Any] = {
+            "radius_m": opts.radius_m,
+            "method": opts.method,
+            "bound": opts.bound,
+            "time_limit_s": opts.time_limit_s,
+            "default_cost_idr": opts.default_cost_idr,
+            "id_col": opts.sites_id_col,
+            "backhaul": None
             if network is None
             else {"network": network, "dem": terrain_opts.get("dem"), "max_hop_m": opts.max_hop_m},
             **terrain_opts,
+        }
+        plan = prioritise.rank_sites(
+            result, sites, k=opts.k, budget_idr=opts.budget_idr, **rank_opts
         )
+        regional = None
+        if opts.per_province_k is not None:
+            from blankspot.regions import rank_by_region
+
+            # each province ranks its own sites for its own businesses (k sites each)
+            regional = rank_by_region(result, sites, k=opts.per_province_k, **rank_opts)
         if opts.annual_budget_idr is not None:
             from blankspot.phasing import phase_plan
 
@@ -165,6 +172,21 @@ def run_pipeline(
             plan, out_dir, formats=tuple(opts.formats), lang=opts.lang, overwrite=opts.overwrite
         )
         _WRITTEN.extend(written.values())
+        provinces = None
+        if by_province(result, opts):
+            from blankspot._cli_report import province_sites, province_table, write_report
+
+            provinces = province_table(
+                plan, default_cost_idr=opts.default_cost_idr, regional=regional, lang=opts.lang
+            )
+            report = write_report(
+                provinces,
+                out_dir,
+                lang=opts.lang,
+                sites=None if regional is None else province_sites(regional),
+            )
+            _WRITTEN.extend(report.values())
+            written = {**written, **report}
     if opts.maps:
         from blankspot.maps import explore_plan, plot_plan
 
@@ -176,7 +198,26 @@ def run_pipeline(
             explore_plan(plan, path=html, lang=opts.lang)
             _WRITTEN.append(html)
             written = {**written, "map_png": png, "map_html": html}
-    return {"assessment": result, "scores": scores, "plan": plan, "written": written}
+    return {
+        "assessment": result,
+        "scores": scores,
+        "plan": plan,
+        "written": written,
+        "provinces": provinces,
+    }
+
+
+def by_province(result: Any, opts: PlanOptions) -> bool:
+    """Whether to report per province: asked for, or villages of more than one province."""
+    if opts.by_province or opts.per_province_k is not None:
+        return True
+    from blankspot.regions import province_of
+
+    try:
+        codes = province_of(result.villages.index.to_numpy(dtype=str))
+    except InputError:  # ids that are not Kemendagri/BPS codes: no provinces to tell apart
+        return False
+    return len(set(codes)) > 1
 
 
 #: the stages of ``run_pipeline``, after reading the inputs (one progress bar each)
@@ -205,16 +246,22 @@ OUTPUT_NAMES = (
     "priority_sites.xlsx",
     "map.png",
     "map.html",
+    "per_province.csv",
+    "per_province.xlsx",
+    "per_province_sites.csv",
 )
 
 
 def _precheck(opts: PlanOptions) -> None:
     """Check options and existing outputs before reading anything: fail in seconds, not minutes."""
     problems = []
-    if opts.k is not None and (
-        isinstance(opts.k, bool) or not isinstance(opts.k, int) or opts.k < 1
-    ):
-        problems.append(f"--k must be a whole number of sites >= 1, got {opts.k!r}")
+    for name in ("k", "per_province_k"):
+        value = getattr(opts, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            flag = "--" + name.replace("_", "-")
+            problems.append(f"{flag} must be a whole number of sites >= 1, got {value!r}")
     for name in ("radius_m", "spacing_m", "time_limit_s", "max_hop_m", "site_height_m"):
         value = getattr(opts, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -327,6 +374,12 @@ def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
                 f"  {rank:>3}. {sid:<10} +{plural(new, 'business', 'businesses')}  "
                 f"({'; '.join(names[:3])}{more})",
             )
+    if made.get("provinces") is not None:
+        from blankspot._cli_report import summary_lines
+
+        _say(quiet, "By province (sites, new businesses and cost of the national plan):")
+        for line in summary_lines(made["provinces"]):
+            _say(quiet, line)
     _say(quiet, "Files written:")
     for kind, path in made["written"].items():
         _say(quiet, f"  {kind:<22} {path}")
@@ -433,13 +486,17 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of numbers ([1, 2])",
     ),
     "formats": (_is_texts, 'a list of formats (["gpkg", "csv"])'),
-    "k": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number (20)"),
+    **dict.fromkeys(
+        ("k", "per_province_k"),
+        (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number (20)"),
+    ),
     "start_year": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a year (2026)"),
     "annual_budget_idr": (
         lambda v: _is_number(v) or (isinstance(v, list) and all(_is_number(x) for x in v)),
         "a number or a list of numbers, one per year ([26e9, 30e9])",
     ),
     "overwrite": (lambda v: isinstance(v, bool), "true or false"),
+    "by_province": (lambda v: isinstance(v, bool), "true or false"),
     "maps": (lambda v: isinstance(v, bool), "true or false"),
     **dict.fromkeys(
         (
@@ -702,6 +759,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--site-height-m", type=float, help="antenna height of proposed sites (30), with --dem"
+    )
+    plan.add_argument(
+        "--by-province",
+        action="store_true",
+        help="write per_province.csv/.xlsx and print a table per province with a national "
+        "total (automatic when the villages span several provinces)",
+    )
+    plan.add_argument(
+        "--per-province-k",
+        type=int,
+        help="also rank K sites for each province on its own (its businesses, its sites), "
+        "reported beside the national ranking in the province table",
     )
     plan.set_defaults(func=_cmd_plan)
     return parser

@@ -331,3 +331,111 @@ def test_progress_lines_off_a_terminal(country):
 def test_quiet_writes_nothing(country):
     code, err = _run([*_argv(country), "--quiet"], tty=False)
     assert code == 0 and err == ""
+
+
+# --- per province and national ------------------------------------------------------------------
+
+#: by hand from the module docstring: (villages, businesses in villages, covered, uncovered,
+#: blank-spot villages). A1 has 0 of 2 uncovered; A2 3 of 3; B1 1 of 2 (half: a blank spot at
+#: the default blank_spot_share 0.5); B2 2 of 2. The business outside every village is in no
+#: province.
+BY_HAND = {"18": (2, 5, 2, 3, 1), "31": (2, 4, 1, 3, 2)}
+#: radius 1 km: one site in A2 reaches its 3 uncovered businesses (x 1,450-1,650 m); one near
+#: x = 6,000 m reaches B1's 5,850 and B2's 6,250 and 6,450. Province 18's and 31's businesses
+#: are 3.2 km apart, so k = 2 gives one site each, 3 new businesses each, at the default
+#: Rp 2.6 billion a site.
+SITES_BY_HAND = {"18": (1, 3, 2.6e9), "31": (1, 3, 2.6e9)}
+COUNT_COLUMNS = ["n_villages", "n_businesses", "n_covered", "n_uncovered", "n_blank_spot_villages"]
+
+
+def test_province_table_by_hand(country, capsys):
+    assert main(_argv(country)) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(
+        country / "hasil" / "per_province.csv", encoding="utf-8-sig", dtype={"province_code": str}
+    )
+    assert table["province_code"].fillna("").tolist() == ["18", "31", ""]
+    assert table["province"].tolist() == ["Lampung", "DKI Jakarta", "Indonesia (national)"]
+    for i, code in enumerate(["18", "31"]):
+        assert table.loc[i, COUNT_COLUMNS].tolist() == list(BY_HAND[code])
+        assert table.loc[i, ["n_sites", "new_businesses", "cost_idr"]].tolist() == list(
+            SITES_BY_HAND[code]
+        )
+    # the national row is the sum of the provinces, and agrees with the run's own totals
+    national = table.iloc[-1]
+    numbers = [c for c in table.columns if c not in ("province_code", "province")]
+    assert national[numbers].tolist() == table.iloc[:-1][numbers].sum().tolist()
+    assert national[COUNT_COLUMNS].tolist() == [4, 9, 3, 6, 3]
+    assert national[["n_sites", "new_businesses", "cost_idr"]].tolist() == [2, 6, 5.2e9]
+    # the same table in the summary and in the Excel file
+    assert "By province" in out
+    assert "  18   Lampung" in out and "Indonesia (national)" in out
+    sheet = pd.read_excel(country / "hasil" / "per_province.xlsx", sheet_name="per_province")
+    assert sheet["n_uncovered"].tolist() == [3, 3, 6]
+
+
+def test_province_table_in_indonesian(country, capsys):
+    assert main([*_argv(country), "--lang", "id"]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(
+        country / "hasil" / "per_province.csv", sep=";", encoding="utf-8-sig", dtype=str
+    )
+    assert table.columns[:4].tolist() == ["Kode Provinsi", "Provinsi", "Jumlah desa/kelurahan",
+                                          "Jumlah UMKM"]  # fmt: skip
+    assert "Desa/kelurahan blank spot" in table.columns and "Biaya (Rp)" in table.columns
+    assert table["Provinsi"].tolist() == ["Lampung", "DKI Jakarta", "Indonesia (nasional)"]
+    with pd.ExcelFile(country / "hasil" / "per_province.xlsx") as xlsx:
+        assert xlsx.sheet_names == ["Per Provinsi"]
+
+
+def test_per_province_k_ranks_each_province_on_its_own(country, capsys):
+    # radius 300 m: A2's three businesses (x 1,450-1,650) need one site; in province 31,
+    # 6,250 and 6,450 share one site and 5,850 (400 m from 6,250) needs a second. k = 1
+    # nationally takes A2's site (3 > 2); k = 2 per province: 18 stops after one site (nothing
+    # left to connect), 31 builds two (2, then 1)
+    argv = _argv(country, k="1", per_province_k="2", radius_m="300", spacing_m="100")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(
+        country / "hasil" / "per_province.csv", encoding="utf-8-sig", dtype={"province_code": str}
+    )
+    assert table["n_sites"].tolist() == [1, 0, 1]
+    assert table["new_businesses"].tolist() == [3, 0, 3]
+    assert table["own_sites"].tolist() == [1, 2, 3]
+    assert table["own_new_businesses"].tolist() == [3, 3, 6]
+    assert table["own_cost_idr"].tolist() == [2.6e9, 5.2e9, 7.8e9]
+    assert "own sites" in out
+    sites = pd.read_csv(
+        country / "hasil" / "per_province_sites.csv", encoding="utf-8-sig", dtype=str
+    )
+    assert sites["province_code"].tolist() == ["18", "31", "31"]
+    assert sites["rank"].tolist() == ["1", "1", "2"]
+    assert sites["new_businesses"].tolist() == ["3", "2", "1"]
+    # each province's sites stand in its own villages
+    assert [v[:2] for v in sites["village_id"]] == ["18", "31", "31"]
+    with pd.ExcelFile(country / "hasil" / "per_province.xlsx") as xlsx:
+        assert xlsx.sheet_names == ["per_province", "per_province_sites"]
+
+
+def test_one_province_has_no_table_unless_asked(country, capsys):
+    argv = _argv(country, villages=str(country / "data" / "18" / "desa.gpkg"))
+    assert main(argv) == 0
+    assert not (country / "hasil" / "per_province.csv").exists()
+    assert not (country / "hasil" / "per_province_sites.csv").exists()
+    assert "By province" not in capsys.readouterr().out
+    assert main([*_argv(country, villages=argv[argv.index("--villages") + 1], out="o2"),
+                 "--by-province"]) == 0  # fmt: skip
+    table = pd.read_csv(country / "o2" / "per_province.csv", dtype={"province_code": str})
+    assert table["province_code"].fillna("").tolist() == ["18", ""]
+    assert table["n_villages"].tolist() == [2, 2]
+
+
+def test_per_province_k_must_be_a_whole_number(country, capsys):
+    cfg = country / "plan.toml"
+    cfg.write_text("per_province_k = 2.5\nby_province = 1\n")
+    assert main(["plan", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "per_province_k = 2.5 should be a whole number" in err
+    assert "by_province = 1 should be true or false" in err
+    assert main(_argv(country, per_province_k="0")) == 2
+    assert "--per-province-k must be a whole number of sites >= 1" in capsys.readouterr().err
