@@ -21,8 +21,8 @@ import itertools
 import logging
 import math
 import numbers
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -84,8 +84,6 @@ DEFAULT_BACKHAUL_COSTS: dict[str, float] = {
     "satellite_years": 5.0,
 }
 
-# Lazy terrain checks: alternative parents checked per node and round.
-_PARENTS_PER_ROUND = 32
 # Lazy rounds for the shared network; after them it is planned on checked links only.
 _TREE_ROUNDS = 3
 # Instances with at most this many possible Steiner nodes are solved exactly.
@@ -119,10 +117,11 @@ class Backhaul:
         ``length_m``, ``clearance_m`` (worst Fresnel clearance in metres, NaN without a DEM
         and for fibre), ``cost_idr``, ``n_sites`` (sites whose route uses the link).
     feasible : DataFrame
-        The links of the final graph, the edges of :attr:`graph`: ``u``, ``v``, ``kind``,
-        ``length_m``, ``clearance_m``, ``cost_idr``, ``checked``. With a DEM only links some
-        plan wanted were checked on the terrain (``checked`` True; blocked ones are gone or
-        became fibre drops); the others are within the hop limit but unchecked.
+        The links of the final graph, the edges of :attr:`graph` (built on first access):
+        ``u``, ``v``, ``kind``, ``length_m``, ``clearance_m``, ``cost_idr``, ``checked``.
+        With a DEM only links some plan wanted were checked on the terrain (``checked``
+        True; blocked ones are gone or became fibre drops); the others are within the hop
+        limit but unchecked.
     nodes : GeoDataFrame
         Every node, index = node id: ``kind`` ("fibre", "tower" or "site"), ``mast_height_m``.
     total_cost_idr : float
@@ -141,13 +140,27 @@ class Backhaul:
 
     sites: gpd.GeoDataFrame
     links: gpd.GeoDataFrame
-    feasible: pd.DataFrame
     nodes: gpd.GeoDataFrame
     total_cost_idr: float
     steiner: str
     costs: dict
     crs: CRS
     options: dict
+    # the feasible links as arrays (u, v: node positions), for :attr:`feasible`
+    link_arrays: dict = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def feasible(self) -> pd.DataFrame:
+        """The feasible links (see the class docstring), built on first access."""
+        a = self.link_arrays
+        ids = self.nodes.index.to_numpy(object)
+        return pd.DataFrame(
+            {
+                "u": ids[a["u"]],
+                "v": ids[a["v"]],
+                **{k: a[k] for k in ("kind", "length_m", "clearance_m", "cost_idr", "checked")},
+            }
+        )
 
     @functools.cached_property
     def graph(self) -> nx.Graph:
@@ -373,14 +386,16 @@ def _candidate_links(
     max_hop_m: float,
     costs: dict[str, float],
     site_relays: bool = True,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Every pair of nodes within ``max_hop_m`` that could be linked, cheaper technology first.
 
     Candidate pairs come from a KD-tree radius query; two fibre nodes are never linked (they
     are already on the fibre network). A pair touching a fibre node can be a fibre drop
     (``fibre_per_km_idr`` per km, no line of sight needed) or a microwave hop; other pairs only
     a microwave hop. Microwave links are *assumed* clear here (``checked`` False): the
-    terrain is asked only about links a plan wants to use (see :func:`_settle_links`).
+    terrain is asked only about links a plan wants to use (see :func:`_lazy_routes`).
+    Returns arrays: ``i``, ``j`` (node positions), ``kind``, ``length_m``, ``clearance_m``,
+    ``cost_idr``, ``fibre_cost_idr`` (inf without a fibre end) and ``checked``.
     """
     if site_relays:
         pairs = cKDTree(xy).query_pairs(max_hop_m, output_type="ndarray").reshape(-1, 2)
@@ -403,18 +418,16 @@ def _candidate_links(
     fibre_cost = np.where(fi | fj, length / 1000.0 * costs["fibre_per_km_idr"], np.inf)
     microwave = fibre_cost > costs["microwave_link_idr"]
     log.info("plan_backhaul: %d node pairs within %g m", len(i), max_hop_m)
-    return pd.DataFrame(
-        {
-            "i": i,
-            "j": j,
-            "kind": np.where(microwave, "microwave", "fibre").astype(object),
-            "length_m": length,
-            "clearance_m": np.full(len(i), np.nan),
-            "cost_idr": np.where(microwave, costs["microwave_link_idr"], fibre_cost),
-            "fibre_cost_idr": fibre_cost,
-            "checked": ~microwave,
-        }
-    )
+    return {
+        "i": i,
+        "j": j,
+        "kind": np.where(microwave, "microwave", "fibre").astype(object),
+        "length_m": length,
+        "clearance_m": np.full(len(i), np.nan),
+        "cost_idr": np.where(microwave, costs["microwave_link_idr"], fibre_cost),
+        "fibre_cost_idr": fibre_cost,
+        "checked": ~microwave,
+    }
 
 
 def _edge_lookup(n: int, i: np.ndarray, j: np.ndarray) -> Any:
@@ -426,51 +439,24 @@ def _edge_lookup(n: int, i: np.ndarray, j: np.ndarray) -> Any:
         ),
         shape=(n, n),
     )
+    m.sort_indices()
+    return _lookup_of(m)
+
+
+def _lookup_of(adj: sp.csr_matrix) -> Any:
+    """``find(a, b)`` over a symmetric matrix with sorted indices and data position + 1."""
+    n = adj.shape[0]
+    keys = np.repeat(np.arange(n, dtype=np.int64) * n, np.diff(adj.indptr)) + adj.indices
+    where = adj.data.astype(np.intp) - 1
 
     def find(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if len(a) == 0:
-            return np.zeros(0, dtype=np.intp)
-        return np.asarray(m[a, b]).ravel().astype(np.intp) - 1
+        if len(a) == 0 or len(keys) == 0:
+            return np.full(len(a), -1, dtype=np.intp)
+        want = np.asarray(a, np.int64) * n + np.asarray(b, np.int64)
+        at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+        return np.where(keys[at] == want, where[at], -1).astype(np.intp)
 
     return find
-
-
-def _settle_links(
-    links: pd.DataFrame,
-    todo: np.ndarray,
-    *,
-    xy: np.ndarray,
-    height: np.ndarray,
-    dem: Any,
-    crs: CRS,
-    frequency_ghz: float,
-    fresnel_clearance: float,
-) -> None:
-    """Check the microwave links ``todo`` (row positions) on the terrain, in place.
-
-    A clear link keeps its price and gets its clearance; a blocked link touching a fibre
-    node becomes a fibre drop at its fibre price; any other blocked link gets an infinite
-    price (no link).
-    """
-    i = links["i"].to_numpy(np.intp)[todo]
-    j = links["j"].to_numpy(np.intp)[todo]
-    ok, clearance = _link_check(
-        xy[i],
-        xy[j],
-        height_a_m=height[i],
-        height_b_m=height[j],
-        dem=dem,
-        crs=crs,
-        frequency_ghz=frequency_ghz,
-        fresnel_clearance=fresnel_clearance,
-    )
-    col = links.columns.get_loc
-    links.iloc[todo, col("checked")] = True
-    links.iloc[todo[ok], col("clearance_m")] = clearance[ok]
-    blocked = todo[~ok]
-    fibre_cost = links["fibre_cost_idr"].to_numpy("float64")[blocked]
-    links.iloc[blocked, col("kind")] = "fibre"
-    links.iloc[blocked, col("cost_idr")] = fibre_cost  # inf when no fibre end: gone
 
 
 # --------------------------------------------------------------------------- solvers
@@ -490,9 +476,10 @@ def _mst_edges(n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> np.ndarra
         return np.zeros(0, dtype=np.intp)
     # scipy keeps one entry per (row, col): sort so the cheapest (then first) edge wins
     lo, hi = np.minimum(i, j), np.maximum(i, j)
-    order = np.lexsort((np.arange(len(i)), w, hi, lo))
+    pair = lo.astype(np.int64) * n + hi
+    order = np.lexsort((w, pair))  # stable: ties by position
     first = np.ones(len(order), dtype=bool)
-    first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    first[1:] = pair[order][1:] != pair[order][:-1]
     pos = order[first]
     m = sp.csr_matrix((w[pos], (lo[pos], hi[pos])), shape=(n, n))
     t = csgraph.minimum_spanning_tree(m).tocoo()
@@ -546,7 +533,14 @@ def _steiner_exact(
 
 
 def _steiner_mehlhorn(
-    n: int, i: np.ndarray, j: np.ndarray, w: np.ndarray, terminals: np.ndarray
+    n: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    w: np.ndarray,
+    terminals: np.ndarray,
+    *,
+    graph: sp.csr_matrix | None = None,
+    find: Any = None,
 ) -> np.ndarray:
     """Mehlhorn's (1988) Steiner tree, cost at most 2 (1 - 1/t) times the optimum.
 
@@ -554,13 +548,19 @@ def _steiner_mehlhorn(
     regions of the terminals (one Dijkstra from all of them), the cheapest bridge between
     each pair of neighbouring regions, a minimum spanning tree of those bridges expanded
     into paths, a minimum spanning tree of that subgraph, and non-terminal leaves pruned.
+    An edge with an infinite weight is no edge; ``graph`` (the weight matrix) and ``find``
+    (:func:`_edge_lookup`) can be given when already built.
     """
-    g = _matrix(n, i, j, w)
+    if graph is None:
+        ok = np.isfinite(w)
+        graph = _matrix(n, i[ok], j[ok], w[ok])
+    if find is None:
+        find = _edge_lookup(n, i, j)
     dist, pred, src = csgraph.dijkstra(
-        g, indices=terminals, min_only=True, return_predecessors=True
+        graph, indices=terminals, min_only=True, return_predecessors=True
     )
     su, sv = src[i], src[j]
-    bridge = (su != sv) & (su >= 0) & (sv >= 0)
+    bridge = (su != sv) & (su >= 0) & (sv >= 0) & np.isfinite(w)
     b = np.flatnonzero(bridge)
     bw = dist[i[b]] + w[b] + dist[j[b]]
     tpos = np.full(n, -1)
@@ -570,7 +570,7 @@ def _steiner_mehlhorn(
     used = np.zeros(len(i), dtype=bool)
     used[chosen_b] = True
     ends = np.concatenate([i[chosen_b], j[chosen_b]])
-    used[_path_edges(pred, ends, _edge_lookup(n, i, j))] = True
+    used[_path_edges(pred, ends, find)] = True
     e = np.flatnonzero(used)
     tree = e[_mst_edges(n, i[e], j[e], w[e])]
     keep = np.zeros(len(i), dtype=bool)
@@ -580,32 +580,175 @@ def _steiner_mehlhorn(
     return np.flatnonzero(_prune_leaves(n, i, j, keep, is_t))
 
 
-def _best_parent_edges(
-    pos_of: sp.csr_matrix, cost: np.ndarray, dist: np.ndarray, child: np.ndarray, *, k: int
-) -> np.ndarray:
-    """Edges to each child's ``k`` best parents (nearer fibre), by price through them.
-
-    ``pos_of`` holds edge position + 1 per (node, node); ties go to the smaller node.
-    """
-    child = np.unique(child)
-    starts = pos_of.indptr[child]
-    counts = pos_of.indptr[child + 1] - starts
+def _gather(adj: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries of the CSR rows ``rows``: (row, column, edge position) of each."""
+    starts = adj.indptr[rows]
+    counts = adj.indptr[rows + 1] - starts
     total = int(counts.sum())
     idx = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     idx += np.repeat(starts, counts)
-    row = np.repeat(np.arange(len(child)), counts)
-    e = pos_of.data[idx].astype(np.intp) - 1
-    u = pos_of.indices[idx]
-    score = dist[u] + cost[e]
-    ok = np.isfinite(score) & (dist[u] < dist[child[row]])
-    e, u, row, score = e[ok], u[ok], row[ok], score[ok]
-    order = np.lexsort((u, score, row))
-    r = row[order]
-    first = np.ones(len(r), dtype=bool)
-    first[1:] = r[1:] != r[:-1]
-    start = np.maximum.accumulate(np.where(first, np.arange(len(r)), 0))
-    keep = (np.arange(len(r)) - start) < k
-    return np.sort(e[order][keep])
+    return np.repeat(rows, counts), adj.indices[idx], adj.data[idx].astype(np.intp) - 1
+
+
+def _segments(tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start of each run of equal (sorted) ``tgt``, and each entry's run number."""
+    first = np.ones(len(tgt), dtype=bool)
+    first[1:] = tgt[1:] != tgt[:-1]
+    return np.flatnonzero(first), np.cumsum(first) - 1
+
+
+def _settle_bucket(
+    key: np.ndarray,
+    tgt: np.ndarray,
+    par: np.ndarray,
+    e: np.ndarray,
+    *,
+    hi: float,
+    cost: np.ndarray,
+    unchecked: np.ndarray,
+    dist: np.ndarray,
+    check: Callable[[np.ndarray], np.ndarray],
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Settle the targets of the candidate links ``key < hi`` (see :func:`_lazy_routes`).
+
+    Each target takes its first candidate in (price, parent) order whose link is clear.
+    Links are checked in batches: per target, only candidates ahead of its first known-clear
+    one, 1, 2, 4, ... of them per batch. A blocked link with a fibre price comes back at
+    that price (in this bucket when below ``hi``, else in the returned spill).
+    Returns the settled (target, price, parent, edge) and the spill (price, target, parent,
+    edge).
+    """
+    spill: list[tuple[np.ndarray, ...]] = []
+    resort, batch = True, 1
+    state = np.where(unchecked[e], 0, 1)  # 0 unknown, 1 clear, 2 blocked
+    while True:
+        if resort:
+            order = np.lexsort((par, key, tgt))
+            key, tgt, par, e, state = key[order], tgt[order], par[order], e[order], state[order]
+            resort = False
+        # keep, per target, the candidates up to its first clear one (the rest cannot win)
+        starts, seg = _segments(tgt)
+        idx = np.arange(len(tgt))
+        first_ok = (
+            np.minimum.reduceat(np.where(state == 1, idx, len(tgt)), starts)
+            if len(tgt)
+            else np.zeros(0, np.intp)
+        )
+        keep = (state != 2) & (idx <= first_ok[seg])
+        if not keep.all():
+            key, tgt, par, e, state = key[keep], tgt[keep], par[keep], e[keep], state[keep]
+            continue
+        ask = state == 0
+        if not ask.any():
+            break
+        # the first `batch` unknown candidates of each target
+        n_ask = np.cumsum(ask)
+        before = np.concatenate([[0], n_ask])[starts][seg]
+        todo = np.flatnonzero(ask & (n_ask - before <= batch))
+        clear = check(e[todo])
+        state[todo] = np.where(clear, 1, 2)
+        blocked = todo[~clear]
+        again = dist[par[blocked]] + cost[e[blocked]] + _EPS_IDR
+        back = np.isfinite(again)
+        late = back & (again >= hi)
+        if late.any():
+            b = blocked[late]
+            spill.append((again[late], tgt[b], par[b], e[b]))
+        soon = blocked[back & ~late]
+        if len(soon):
+            key = key.copy()
+            key[soon] = again[back & ~late]
+            state[soon] = 1
+            resort = True
+        batch *= 2
+    # every remaining target's first candidate is clear
+    starts, _ = _segments(tgt)
+    settled = (tgt[starts], key[starts], par[starts], e[starts])
+    if spill:
+        out = tuple(np.concatenate(c) for c in zip(*spill, strict=True))
+    else:
+        out = (np.zeros(0), *(np.zeros(0, np.intp),) * 3)
+    return settled, out
+
+
+def _lazy_routes(
+    adj: sp.csr_matrix,
+    cost: np.ndarray,
+    unchecked: np.ndarray,
+    check: Callable[[np.ndarray], np.ndarray],
+    *,
+    root: int,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-cost routes from ``root`` over the links that are clear, checking links lazily.
+
+    ``adj`` is the symmetric link matrix (data: link position + 1); ``cost`` the price of each
+    link (inf: no link), ``unchecked`` the links assumed clear until ``check(positions)`` (which
+    returns which are clear and updates ``cost`` and ``unchecked`` in place: a blocked link
+    gets its fibre price or inf). Every link costs ``_EPS_IDR`` more in the solver (fewer
+    links win a tie). The root's links (to fibre nodes) must cost 0.
+
+    Dijkstra's algorithm, in buckets: after the root and its neighbours (the fibre nodes,
+    at ``_EPS_IDR``), every link a settled node can still use joins two other nodes and costs
+    at least ``step`` (the cheapest such link), so every candidate priced below ``D + step``
+    (``D`` the cheapest candidate) comes from a settled node and all of them can be settled
+    together; a link is checked only when it is the best remaining candidate of its far
+    node (:func:`_settle_bucket`). Results are those of Dijkstra on the clear links, ties
+    going to the smaller parent. Nodes dearer than ``limit`` are left unreached.
+
+    Returns ``dist`` (inf where unreached), ``pred`` and ``pred_edge`` (-1 at the root and
+    where unreached).
+    """
+    n = adj.shape[0]
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.intp)
+    pred_edge = np.full(n, -1, dtype=np.intp)
+    done = np.zeros(n, dtype=bool)
+    dist[root], done[root] = 0.0, True
+    _, first, fe = _gather(adj, np.array([root]))
+    dist[first], pred[first], pred_edge[first], done[first] = _EPS_IDR, root, fe, True
+    near = done.copy()
+    _, c, le = _gather(adj, np.flatnonzero(~near))
+    far = ~near[c]
+    step = float((cost[le[far]] + _EPS_IDR).min()) if far.any() else np.inf
+    new = first
+    pool = (np.zeros(0), *(np.zeros(0, np.intp),) * 3)  # price, target, parent, edge
+    while True:
+        u, v, e = _gather(adj, new)
+        k = dist[u] + cost[e] + _EPS_IDR
+        ok = ~done[v] & np.isfinite(k)
+        pool = tuple(np.concatenate([a, b[ok]]) for a, b in zip(pool, (k, v, u, e), strict=True))
+        live = ~done[pool[1]]
+        pool = tuple(a[live] for a in pool)
+        if len(pool[0]) == 0:
+            break
+        low = float(pool[0].min())
+        if low > limit:
+            break
+        take = (pool[0] < low + step) | (pool[0] == low)
+        (t, kt, pt, et), spill = _settle_bucket(
+            *(a[take] for a in pool),
+            hi=low + step,
+            cost=cost,
+            unchecked=unchecked,
+            dist=dist,
+            check=check,
+        )
+        pool = tuple(np.concatenate([a[~take], b]) for a, b in zip(pool, spill, strict=True))
+        dist[t], pred[t], pred_edge[t], done[t] = kt, pt, et, True
+        new = t
+    return dist, pred, pred_edge
+
+
+def _route_edges(pred: np.ndarray, pred_edge: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Positions of the links on the routes from ``starts`` to the root (each link once)."""
+    out = [np.zeros(0, dtype=np.intp)]
+    cur = np.unique(starts)
+    while len(cur):
+        cur = cur[pred[cur] >= 0]
+        out.append(pred_edge[cur])
+        cur = np.unique(pred[cur])
+    return np.unique(np.concatenate(out))
 
 
 def _path_edges(pred: np.ndarray, starts: np.ndarray, find: Any) -> np.ndarray:
@@ -834,7 +977,7 @@ def _plan_backhaul(
         xy, kind, max_hop_m=max_hop_m, costs=costs_used, site_relays=bool(site_relays)
     )
     if dem is None:
-        links["checked"] = True  # distance only
+        links["checked"][:] = True  # distance only
     site_pos = np.flatnonzero(kind == "site")
     sat_cost = costs_used["satellite_terminal_idr"] + (
         costs_used["satellite_years"] * costs_used["satellite_per_year_idr"]
@@ -843,12 +986,16 @@ def _plan_backhaul(
     # (or turn into fibre) the blocked ones, and plan again, until every link used is
     # checked. Blocked links only make plans dearer, so the final plan is as good on the
     # checked graph as on the full one: optimal routes stay optimal, the Steiner bound holds.
-    root, n_checked, rounds, tree_rounds = n, 0, 0, 0
+    root, n_checked, calls, tree_rounds = n, 0, 0, 0
     fibre_nodes = np.flatnonzero(kind == "fibre")
-    gi = np.concatenate([links["i"].to_numpy(np.intp), np.full(len(fibre_nodes), root)])
-    gj = np.concatenate([links["j"].to_numpy(np.intp), fibre_nodes])
-    cost = np.concatenate([links["cost_idr"].to_numpy("float64"), np.zeros(len(fibre_nodes))])
-    checked = np.concatenate([links["checked"].to_numpy(bool), np.ones(len(fibre_nodes), bool)])
+    n_links = len(links["i"])
+    gi = np.concatenate([links["i"], np.full(len(fibre_nodes), root)]).astype(np.intp)
+    gj = np.concatenate([links["j"], fibre_nodes]).astype(np.intp)
+    cost = np.concatenate([links["cost_idr"], np.zeros(len(fibre_nodes))])
+    checked = np.concatenate([links["checked"], np.ones(len(fibre_nodes), bool)])
+    link_kind = links["kind"]  # updated in place, like clearance
+    clearance = links["clearance_m"]
+    fibre_cost = links["fibre_cost_idr"]
     pos_of = sp.csr_matrix(
         (
             np.concatenate([np.arange(1, len(gi) + 1)] * 2),
@@ -856,63 +1003,68 @@ def _plan_backhaul(
         ),
         shape=(n + 1, n + 1),
     )
-    weights = pos_of.astype("float64")
-    find = _edge_lookup(n + 1, gi, gj)
+    pos_of.sort_indices()
+    find = _lookup_of(pos_of)
 
-    def settle(todo: np.ndarray) -> None:
-        _settle_links(
-            links,
-            todo,
-            xy=xy,
-            height=height,
+    def settle(todo: np.ndarray) -> np.ndarray:
+        """Check the links ``todo`` on the terrain; a blocked one becomes fibre or goes."""
+        nonlocal n_checked, calls
+        n_checked += len(todo)
+        calls += 1
+        i, j = gi[todo], gj[todo]
+        ok, clear_m = _link_check(
+            xy[i],
+            xy[j],
+            height_a_m=height[i],
+            height_b_m=height[j],
             dem=dem,
             crs=work,
             frequency_ghz=frequency_ghz,
             fresnel_clearance=fresnel_clearance,
         )
-        cost[todo] = links["cost_idr"].to_numpy("float64")[todo]
         checked[todo] = True
+        clearance[todo[ok]] = clear_m[ok]
+        blocked = todo[~ok]
+        link_kind[blocked] = "fibre"
+        cost[blocked] = fibre_cost[blocked]  # inf when no fibre end: gone
+        return ok
 
+    dist, pred, pred_edge = _lazy_routes(
+        pos_of,
+        cost,
+        ~checked,
+        settle,
+        root=root,
+        limit=sat_cost + 1e-6 + _EPS_IDR,
+    )
+    route_cost = dist[site_pos] - _EPS_IDR
+    terrestrial = np.isfinite(route_cost) & (route_cost <= sat_cost + 1e-6)
+    spt = _route_edges(pred, pred_edge, site_pos[terrestrial])
+    term_sites = site_pos[terrestrial] if with_tree else site_pos[:0]
     while True:
-        rounds += 1
-        weights.data = cost[pos_of.data - 1] + _EPS_IDR
-        dist, pred = csgraph.dijkstra(weights, indices=root, return_predecessors=True)
-        route_cost = dist[site_pos] - _EPS_IDR
-        terrestrial = np.isfinite(route_cost) & (route_cost <= sat_cost + 1e-6)
-        spt = _path_edges(pred, site_pos[terrestrial], find)
-        todo = spt[~checked[spt]]
-        if len(todo):
-            # the far end of each unchecked link may need another parent: check its next
-            # best ones in the same batch, so ties and near-ties do not cost a round each
-            child = np.where(dist[gi[todo]] > dist[gj[todo]], gi[todo], gj[todo])
-            more = _best_parent_edges(pos_of, cost, dist, child, k=_PARENTS_PER_ROUND)
-            todo = np.union1d(todo, more[~checked[more]])
-            n_checked += len(todo)
-            settle(todo)
-            continue
-        term_sites = site_pos[terrestrial] if with_tree else site_pos[:0]
         tree_rounds += 1
-        # after a few rounds, the shared network is planned on checked links only
+        # the first plans assume unchecked links clear; after a few, checked links only
         usable = np.isfinite(cost) & (checked | (tree_rounds <= _TREE_ROUNDS))
-        live = np.flatnonzero(usable)
         tree, method = _plan_tree(
             n + 1,
-            gi[live],
-            gj[live],
-            cost[live] + _EPS_IDR,
+            gi,
+            gj,
+            np.where(usable, cost + _EPS_IDR, np.inf),
+            adj=pos_of,
+            find=find,
             root=root,
             term_sites=term_sites,
-            spt_edges=np.searchsorted(live, spt),
+            spt_edges=spt,
         )
-        tree = live[tree]
         todo = tree[~checked[tree]]
         if len(todo) == 0:
             if tree_rounds > _TREE_ROUNDS and method != "none":
                 method += " (checked links)"
             break
-        n_checked += len(todo)
         settle(todo)
-    log.info("plan_backhaul: %d links checked for line of sight in %d rounds", n_checked, rounds)
+    links["cost_idr"] = cost[:n_links]
+    links["checked"] = checked[:n_links]
+    log.info("plan_backhaul: %d links checked for line of sight in %d batches", n_checked, calls)
     parent, edge = _tree_routes(n + 1, gi, gj, tree, root)
     sites_out = _site_table(
         ids=ids,
@@ -930,7 +1082,7 @@ def _plan_backhaul(
         sat_cost=sat_cost,
         crs=work,
         pred=pred,
-        find=find,
+        pred_edge=pred_edge,
     )
     # back to the input order
     sites_out = sites_out.loc[site_gdf.index]
@@ -948,18 +1100,12 @@ def _plan_backhaul(
         crs=work,
     )
     total = float(links_out["cost_idr"].sum()) + sat_cost * int((~terrestrial).sum())
-    links = links[np.isfinite(links["cost_idr"].to_numpy("float64"))]
-    feasible = pd.DataFrame(
-        {
-            "u": ids[links["i"].to_numpy(np.intp)],
-            "v": ids[links["j"].to_numpy(np.intp)],
-            "kind": links["kind"].to_numpy(object),
-            "length_m": links["length_m"].to_numpy("float64"),
-            "clearance_m": links["clearance_m"].to_numpy("float64"),
-            "cost_idr": links["cost_idr"].to_numpy("float64"),
-            "checked": links["checked"].to_numpy(bool),
-        }
-    )
+    real = np.isfinite(links["cost_idr"])
+    feasible = {
+        "u": links["i"][real],
+        "v": links["j"][real],
+        **{k: links[k][real] for k in ("kind", "length_m", "clearance_m", "cost_idr", "checked")},
+    }
     nodes = gpd.GeoDataFrame(
         {"kind": kind, "mast_height_m": height},
         geometry=shapely.points(xy),
@@ -970,7 +1116,7 @@ def _plan_backhaul(
         "plan_backhaul: %d sites (%d terrestrial), %d feasible links, %d built (%s), total Rp %.0f",
         len(site_pos),
         int(terrestrial.sum()),
-        len(links),
+        int(real.sum()),
         len(links_out),
         method,
         total,
@@ -978,7 +1124,6 @@ def _plan_backhaul(
     return Backhaul(
         sites=sites_out,
         links=links_out,
-        feasible=feasible,
         nodes=nodes,
         total_cost_idr=total,
         steiner=method,
@@ -995,6 +1140,7 @@ def _plan_backhaul(
             "crs": work,
             "site_relays": bool(site_relays),
         },
+        link_arrays=feasible,
     )
 
 
@@ -1004,31 +1150,39 @@ def _plan_tree(
     gj: np.ndarray,
     w: np.ndarray,
     *,
+    adj: sp.csr_matrix,
+    find: Any,
     root: int,
     term_sites: np.ndarray,
     spt_edges: np.ndarray,
 ) -> tuple[np.ndarray, str]:
     """Edges (positions) of the network joining ``root`` and the terminal sites.
 
-    ``spt_edges`` are the edges of the terminals' least-cost routes (a tree too): kept
-    when cheaper than Mehlhorn's tree.
+    ``w`` is each edge's weight (inf: not usable); ``adj`` the symmetric matrix of every
+    edge (data: position + 1, indices sorted) and ``find`` its :func:`_edge_lookup`.
+    ``spt_edges`` are the edges of the terminals' least-cost routes (a tree too): kept when
+    cheaper than Mehlhorn's tree.
     """
     if len(term_sites) == 0:
         return np.zeros(0, dtype=np.intp), "none"
+    g = adj.copy()
+    g.data = w[adj.data.astype(np.intp) - 1]
+    g.data[~np.isfinite(g.data)] = 0.0
+    g.eliminate_zeros()
     # only the part of the graph connected to fibre matters
-    _, label = csgraph.connected_components(_matrix(n, gi, gj, w), directed=False)
+    _, label = csgraph.connected_components(g, directed=False)
     inside = label == label[root]
-    e = np.flatnonzero(inside[gi] & inside[gj])
-    # renumber the nodes of that component
-    nodes = np.flatnonzero(inside)
-    pos = np.full(n, -1)
-    pos[nodes] = np.arange(len(nodes))
-    li, lj, lw = pos[gi[e]], pos[gj[e]], w[e]
-    terminals = np.concatenate([[pos[root]], pos[term_sites]])
-    local = _steiner_exact(len(nodes), li, lj, lw, terminals)
-    if local is not None:
-        return e[local], "exact"
-    tree = e[_steiner_mehlhorn(len(nodes), li, lj, lw, terminals)]
+    terminals = np.concatenate([[root], term_sites])
+    if int(inside.sum()) - len(terminals) <= _EXACT_STEINER_MAX_NODES:
+        # renumber the nodes of that component
+        e = np.flatnonzero(inside[gi] & inside[gj] & np.isfinite(w))
+        nodes = np.flatnonzero(inside)
+        pos = np.full(n, -1)
+        pos[nodes] = np.arange(len(nodes))
+        local = _steiner_exact(len(nodes), pos[gi[e]], pos[gj[e]], w[e], pos[terminals])
+        if local is not None:
+            return e[local], "exact"
+    tree = _steiner_mehlhorn(n, gi, gj, w, terminals, graph=g, find=find)
     if w[spt_edges].sum() < w[tree].sum() - 1e-6:
         return spt_edges, "shortest paths"
     return tree, "mehlhorn"
@@ -1044,18 +1198,19 @@ def _site_table(
     parent: np.ndarray,
     edge: np.ndarray,
     root: int,
-    links: pd.DataFrame,
+    links: dict[str, np.ndarray],
     gi: np.ndarray,
     gj: np.ndarray,
     cost: np.ndarray,
     sat_cost: float,
     crs: CRS,
     pred: np.ndarray,
-    find: Any,
+    pred_edge: np.ndarray,
 ) -> gpd.GeoDataFrame:
     n_sites = len(site_pos)
-    link_kind = np.concatenate([links["kind"].to_numpy(object), np.full(len(gi) - len(links), "")])
-    length = np.concatenate([links["length_m"].to_numpy("float64"), np.zeros(len(gi) - len(links))])
+    extra = len(gi) - len(links["i"])  # the fibre nodes' links to the root
+    link_kind = np.concatenate([links["kind"], np.full(extra, "", dtype=object)])
+    length = np.concatenate([links["length_m"], np.zeros(extra)])
     # walk every site's route up the tree at once
     routes: list[list[str]] = [[ids[p]] for p in site_pos]
     hops = np.zeros(n_sites, dtype=np.int64)
@@ -1096,9 +1251,9 @@ def _site_table(
     ).pipe(
         _least_cost,
         pred=pred,
+        pred_edge=pred_edge,
         site_pos=site_pos,
         terrestrial=terrestrial,
-        find=find,
         cost=cost,
     )
 
@@ -1109,7 +1264,7 @@ def _least_cost(
     pred: np.ndarray,
     site_pos: np.ndarray,
     terrestrial: np.ndarray,
-    find: Any,
+    pred_edge: np.ndarray,
     cost: np.ndarray,
 ) -> gpd.GeoDataFrame:
     """Fill ``backhaul_cost_idr`` of the terrestrial sites with their own cheapest route.
@@ -1124,7 +1279,7 @@ def _least_cost(
         if len(live) == 0:
             break
         p = pred[cur[live]]
-        total[live] += cost[find(cur[live], p)]
+        total[live] += cost[pred_edge[cur[live]]]
         cur[live] = p
     out = table["backhaul_cost_idr"].to_numpy("float64").copy()
     out[terrestrial] = total
@@ -1136,7 +1291,7 @@ def _links_table(
     *,
     ids: np.ndarray,
     xy: np.ndarray,
-    links: pd.DataFrame,
+    links: dict[str, np.ndarray],
     tree: np.ndarray,
     gi: np.ndarray,
     gj: np.ndarray,
@@ -1146,7 +1301,7 @@ def _links_table(
     terrestrial: np.ndarray,
     crs: CRS,
 ) -> gpd.GeoDataFrame:
-    real = tree[tree < len(links)]
+    real = tree[tree < len(links["i"])]
     # orient each link child -> parent (towards fibre); count the sites routed through it
     child = np.where(parent[gi[real]] == gj[real], gi[real], gj[real])
     par = np.where(child == gi[real], gj[real], gi[real])
@@ -1172,10 +1327,10 @@ def _links_table(
         {
             "from_id": ids[child].astype(object),
             "to_id": ids[par].astype(object),
-            "kind": links["kind"].to_numpy(object)[real],
-            "length_m": links["length_m"].to_numpy("float64")[real],
-            "clearance_m": links["clearance_m"].to_numpy("float64")[real],
-            "cost_idr": links["cost_idr"].to_numpy("float64")[real],
+            "kind": links["kind"][real],
+            "length_m": links["length_m"][real],
+            "clearance_m": links["clearance_m"][real],
+            "cost_idr": links["cost_idr"][real],
             "n_sites": through[real],
         },
         geometry=gpd.GeoSeries(lines, crs=crs),
