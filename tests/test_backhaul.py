@@ -602,6 +602,22 @@ def test_ridge_blocks_the_direct_hop_so_the_route_goes_through_a_relay(tmp_path)
     assert direct["kind"].tolist() == ["fibre"]
 
 
+def test_blocked_hop_falls_back_to_fibre_only_when_no_route_is_cheaper(tmp_path):
+    """F1 -> S1 (5.5 km) crosses the ridge; its fibre drop costs 5.5 x Rp 145 m = Rp 797.5 m,
+    more than two clear hops S1 -> T1 -> F1 (2 x Rp 320 m = Rp 640 m), which win. Without
+    the tower, the fibre drop is the route."""
+    dem = _ridge_dem(tmp_path)
+    network = net({"F1": ("fibre", 7_000, 0), "T1": ("tower", 10_000, 5_000)})
+    sites = pts({"S1": (12_500, 0)})
+    b = plan_backhaul(sites, network, dem=dem)
+    assert b.sites.loc["S1", "route"] == ("S1", "T1", "F1")
+    assert b.sites.loc["S1", "backhaul_cost_idr"] == pytest.approx(2 * MW)
+    b = plan_backhaul(sites, network.loc[["F1"]], dem=dem)
+    assert b.sites.loc["S1", "route"] == ("S1", "F1")
+    assert b.sites.loc["S1", "backhaul"] == "fibre"
+    assert b.sites.loc["S1", "backhaul_cost_idr"] == pytest.approx(5.5 * FIBRE_KM)
+
+
 def test_ridge_with_no_relay_means_satellite(tmp_path):
     dem = _ridge_dem(tmp_path)
     b = plan_backhaul(pts({"S1": (20_000, 0)}), net({"F1": ("fibre", 0, 0)}), dem=dem)
@@ -674,6 +690,81 @@ def test_lazy_terrain_checks_give_the_brute_force_costs(tmp_path, seed):
             assert got["backhaul"] == "satellite"
         else:
             assert got["backhaul_cost_idr"] == pytest.approx(want, rel=1e-9)
+    # every built microwave link was checked and is clear
+    mw = b.links[b.links["kind"] == "microwave"]
+    assert (mw["clearance_m"] > 0).all()
+
+
+def _hills(tmp_path, rng, n_hills=12):
+    """Random Gaussian hills, 1 km pixels over 70 x 70 km around (X0 - 5 km, Y0 - 5 km)."""
+    from affine import Affine
+
+    from tests.common import write_tif
+
+    yy, xx = np.mgrid[0:70, 0:70] * 1000.0
+    z = np.zeros_like(xx)
+    for cx, cy, h in rng.uniform([0, 0, 100], [70_000, 70_000, 600], size=(n_hills, 3)):
+        z += h * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 4000.0**2))
+    return write_tif(
+        tmp_path / "hills.tif",
+        z[::-1].astype("float32"),
+        Affine(1000, 0, X0 - 5000, 0, -1000, Y0 + 65_000),
+    )
+
+
+def _eager_costs(path, network, sites, max_hop_m, heights=None):
+    """Every candidate pair checked up front, then networkx Dijkstra from the fibre nodes.
+
+    Independent of the module: pairs and prices from the docstring's rules
+    (:func:`_edges_by_hand`), line of sight for all of them in one call, a networkx graph.
+    """
+    from blankspot.terrain import line_of_sight, read_dem
+
+    nodes, edges = _edges_by_hand(network, sites, max_hop_m)
+    heights = heights or {}
+    pairs = [tuple(sorted(e)) for e in edges]
+    a = np.array([nodes[p[0]][1:] for p in pairs])
+    c = np.array([nodes[p[1]][1:] for p in pairs])
+    los = line_of_sight(
+        read_dem(path), a[:, 0], a[:, 1], c[:, 0], c[:, 1],
+        height_a_m=[heights.get(p[0], 30.0) for p in pairs],
+        height_b_m=[heights.get(p[1], 30.0) for p in pairs],
+        crs=UTM, frequency_ghz=7.0, fresnel_clearance=0.6,
+    )  # fmt: skip
+    g = nx.Graph()
+    g.add_nodes_from(nodes)
+    for (p, q), clear in zip(pairs, los["clear"], strict=True):
+        fibre = math.inf
+        if "fibre" in (nodes[p][0], nodes[q][0]):
+            fibre = math.dist(nodes[p][1:], nodes[q][1:]) / 1000 * FIBRE_KM
+        price = min(fibre, MW if clear else math.inf)
+        if math.isfinite(price):
+            g.add_edge(p, q, w=price)
+    fibre_nodes = [k for k, v in nodes.items() if v[0] == "fibre"]
+    return nx.multi_source_dijkstra_path_length(g, fibre_nodes, weight="w"), int(
+        (~los["clear"]).sum()
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lazy_checks_equal_eager_checks_on_larger_instances(tmp_path, seed):
+    """40-60 nodes, a third or more of the pairs blocked: every site's least cost, and which
+    sites get satellite, equal those of checking every pair first (networkx, above)."""
+    rng = np.random.default_rng(900 + seed)
+    path = _hills(tmp_path, rng, n_hills=20)
+    network, sites = _random_instance(rng, n_fibre=1 + seed % 3, n_tower=25 + 3 * seed, n_site=15)
+    b = plan_backhaul(sites, network, dem=path, max_hop_m=25_000)
+    want, n_blocked = _eager_costs(path, network, sites, 25_000)
+    assert n_blocked > 0.2 * len(b.feasible)  # the terrain matters here
+    assert (~b.feasible["checked"]).any()  # and laziness skipped some pairs
+    for s in sites.index:
+        got = b.sites.loc[s]
+        if want.get(s, math.inf) > SAT:
+            assert got["backhaul"] == "satellite", s
+            assert got["backhaul_cost_idr"] == pytest.approx(SAT)
+        else:
+            assert got["backhaul"] != "satellite", s
+            assert got["backhaul_cost_idr"] == pytest.approx(want[s], rel=1e-9), s
     # every built microwave link was checked and is clear
     mw = b.links[b.links["kind"] == "microwave"]
     assert (mw["clearance_m"] > 0).all()
