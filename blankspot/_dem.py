@@ -24,6 +24,7 @@ from affine import Affine
 import pyproj
 import rasterio
 from pyproj import CRS, Transformer
+from rasterio.enums import MaskFlags
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
@@ -98,22 +99,32 @@ class Dem:
         except RasterioIOError as exc:
             raise InputFileError(f"cannot read the DEM {self.name}: {exc}") from exc
 
-    def read(self, window: Window) -> np.ndarray:
-        """Elevations (float64 metres, NaN for voids) of a window of the grid.
+    def read(self, window: Window, *, dtype: str = "float64") -> np.ndarray:
+        """Elevations (metres as ``dtype``, NaN for voids) of a window of the grid.
 
         The window is clipped to the grid; read only what you need.
         """
         with self.open() as ds:
-            return self._read_from(ds, window)
+            return self._read_from(ds, window, dtype=dtype)
 
-    def _read_from(self, ds: rasterio.io.DatasetReader, window: Window) -> np.ndarray:
-        arr = ds.read(1, window=window, masked=True)
-        out = np.ma.filled(arr.astype("float64"), np.nan)
+    def _read_from(
+        self, ds: rasterio.io.DatasetReader, window: Window, *, dtype: str = "float64"
+    ) -> np.ndarray:
+        """Elevations of ``window`` as ``dtype`` metres, NaN for voids, from an open ``ds``."""
+        if set(ds.mask_flag_enums[0]) <= {MaskFlags.nodata, MaskFlags.all_valid}:
+            # the mask is the no-data value (or nothing): compare, instead of a masked read
+            # (which reads a second, mask band and goes through float64)
+            raw = ds.read(1, window=window)
+            out = raw.astype(dtype)
+            if ds.nodata is not None and not math.isnan(ds.nodata):
+                out[raw == ds.nodata] = np.nan
+        else:  # an internal mask or alpha band: GDAL's mask decides
+            out = np.ma.filled(ds.read(1, window=window, masked=True).astype(dtype), np.nan)
         if ds.dtypes[0].startswith("float"):
             out[~np.isfinite(out)] = np.nan
         scale, offset = ds.scales[0] or 1.0, ds.offsets[0] or 0.0
         if scale != 1.0 or offset != 0.0:
-            out = out * scale + offset
+            out = (out * scale + offset).astype(dtype, copy=False)
         if self.scale_m != 1.0:
             out *= self.scale_m
         return out

@@ -33,6 +33,7 @@ from blankspot._dem import (
     neighbour_quads,
 )
 from blankspot._errors import InputError
+from blankspot._terrain_kernels import clearance_kernel
 from blankspot._validate import check_options
 
 log = logging.getLogger("blankspot")
@@ -40,7 +41,11 @@ log = logging.getLogger("blankspot")
 #: Profile samples processed per batch (bounds the temporary arrays: ~15 float64 arrays).
 PROFILE_CHUNK = 1 << 20
 #: Pairs are grouped by the DEM tile (cells) their midpoint falls in; one window per group.
-PAIR_TILE_CELLS = 1024
+#: 2,048 cells: a window of 30 km paths is about 3,100 cells square, 40 MB as float32.
+PAIR_TILE_CELLS = 2048
+#: Within a group, pairs are taken by the sub-tile (cells) of their midpoint, so that
+#: consecutive paths read nearby memory.
+PAIR_SUBTILE_CELLS = 64
 #: Profile samples per DEM cell crossed along the path's major axis.
 SAMPLES_PER_CELL = 1.0
 
@@ -61,26 +66,31 @@ class _Profiles:
         return np.repeat(values, self.n + 1)
 
 
-def _iter_profiles(
+def _n_intervals(ca: np.ndarray, ra: np.ndarray, cb: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Intervals per path: one per row or column crossed along the major axis (at least 2)."""
+    span = np.maximum(np.abs(cb - ca), np.abs(rb - ra))
+    return np.maximum(2, np.ceil(span * SAMPLES_PER_CELL)).astype(np.int64)
+
+
+def _pair_windows(
     dem: Dem, ca: np.ndarray, ra: np.ndarray, cb: np.ndarray, rb: np.ndarray
-) -> Iterator[_Profiles]:
-    """Terrain profiles of many pairs, in batches, reading one DEM window per pair group.
+) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
+    """``(group, window, col_off, row_off)``: pairs grouped by place, one float32 window each.
 
     Pairs are grouped by the :data:`PAIR_TILE_CELLS` tile holding their midpoint; each group
     reads the window spanning its end points (plus one cell), so memory is bounded by the
-    longest path, not by the area the pairs cover. Samples are spaced
-    ``1 / SAMPLES_PER_CELL`` cells along the major axis (one per row or column crossed),
-    at ``t = j / n`` for ``j = 0..n``: both ends included, so a path and its reverse are
-    sampled at the same points.
+    longest path, not by the area the pairs cover. Within a group, pairs come in the order
+    of the :data:`PAIR_SUBTILE_CELLS` sub-tile of their midpoint (cache locality).
     """
-    span = np.maximum(np.abs(cb - ca), np.abs(rb - ra))
-    n_all = np.maximum(2, np.ceil(span * SAMPLES_PER_CELL)).astype(np.int64)
     mid_c = (ca + cb) / 2
     mid_r = (ra + rb) / 2
     key = (np.floor(mid_r / PAIR_TILE_CELLS) * (dem.width // PAIR_TILE_CELLS + 2)) + np.floor(
         mid_c / PAIR_TILE_CELLS
     )
-    order = np.argsort(key, kind="stable")
+    sub = np.floor(mid_r / PAIR_SUBTILE_CELLS) * (dem.width // PAIR_SUBTILE_CELLS + 2) + np.floor(
+        mid_c / PAIR_SUBTILE_CELLS
+    )
+    order = np.lexsort((sub, key))
     bounds = np.flatnonzero(np.diff(key[order])) + 1
     with dem.open() as ds:
         for group in np.split(order, bounds):
@@ -92,23 +102,37 @@ def _iter_profiles(
             c_hi = min(int(np.ceil(cs.max())) + 1, dem.width)
             r_lo = max(int(np.floor(rs.min())) - 1, 0)
             r_hi = min(int(np.ceil(rs.max())) + 1, dem.height)
-            arr = dem._read_from(ds, Window(c_lo, r_lo, c_hi - c_lo, r_hi - r_lo))
-            quads = neighbour_quads(arr)
-            counts = n_all[group] + 1
-            batch = (np.cumsum(counts) - counts) // PROFILE_CHUNK
-            edges = np.concatenate([[0], np.flatnonzero(np.diff(batch)) + 1, [len(group)]])
-            for i0, i1 in itertools.pairwise(edges):
-                pairs = group[i0:i1]
-                n = n_all[pairs]
-                cnt = n + 1
-                starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-                pair_of = np.repeat(np.arange(len(pairs)), cnt)
-                j = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
-                t = j / np.repeat(n, cnt)
-                col = np.repeat(ca[pairs] - c_lo, cnt) + t * np.repeat((cb - ca)[pairs], cnt)
-                row = np.repeat(ra[pairs] - r_lo, cnt) + t * np.repeat((rb - ra)[pairs], cnt)
-                z = bilinear(arr, col, row, quads=quads)
-                yield _Profiles(pairs, starts, n, pair_of, t, z)
+            window = Window(c_lo, r_lo, c_hi - c_lo, r_hi - r_lo)
+            yield group, dem._read_from(ds, window, dtype="float32"), c_lo, r_lo
+
+
+def _iter_profiles(
+    dem: Dem, ca: np.ndarray, ra: np.ndarray, cb: np.ndarray, rb: np.ndarray
+) -> Iterator[_Profiles]:
+    """Terrain profiles of many pairs, in batches, reading one DEM window per pair group.
+
+    Windows as :func:`_pair_windows`. Samples are spaced ``1 / SAMPLES_PER_CELL`` cells
+    along the major axis (one per row or column crossed), at ``t = j / n`` for ``j = 0..n``:
+    both ends included, so a path and its reverse are sampled at the same points.
+    """
+    n_all = _n_intervals(ca, ra, cb, rb)
+    for group, arr, c_lo, r_lo in _pair_windows(dem, ca, ra, cb, rb):
+        quads = neighbour_quads(arr)
+        counts = n_all[group] + 1
+        batch = (np.cumsum(counts) - counts) // PROFILE_CHUNK
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(batch)) + 1, [len(group)]])
+        for i0, i1 in itertools.pairwise(edges):
+            pairs = group[i0:i1]
+            n = n_all[pairs]
+            cnt = n + 1
+            starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+            pair_of = np.repeat(np.arange(len(pairs)), cnt)
+            j = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
+            t = j / np.repeat(n, cnt)
+            col = np.repeat(ca[pairs] - c_lo, cnt) + t * np.repeat((cb - ca)[pairs], cnt)
+            row = np.repeat(ra[pairs] - r_lo, cnt) + t * np.repeat((rb - ra)[pairs], cnt)
+            z = bilinear(arr, col, row, quads=quads)
+            yield _Profiles(pairs, starts, n, pair_of, t, z)
 
 
 def _pair_inputs(
@@ -196,8 +220,9 @@ def line_of_sight(
     crosses, both ends included (a path and its reverse use the same samples, so line of sight
     is symmetric). Distances are geodesic (WGS84), also for a DEM in degrees. A pair ending on
     a void is not clear and has ``clearance_m`` NaN. Paths are grouped by location and read
-    one DEM window per group. Cost: about 20 numpy operations per sample; 100,000 paths of up
-    to 30 km on a 30 m DEM take a few seconds (``benchmarks/bench_terrain.py``).
+    one float32 DEM window per group; each path is one pass of a compiled (numba) loop over
+    its samples. 100,000 paths of up to 30 km on a 30 m DEM take a few seconds
+    (``benchmarks/bench_terrain.py``).
 
     Examples
     --------
@@ -235,29 +260,12 @@ def line_of_sight(
     ground_b = np.full(n_pairs, np.nan)
     voids = np.zeros(n_pairs, dtype=np.int64)
     two_kr = 2 * k * EARTH_RADIUS_M
-    for prof in _iter_profiles(dem, ca, ra, cb, rb):
-        p = prof.pairs
-        za = prof.z[prof.starts]
-        zb = prof.z[prof.starts + prof.n]
-        d = prof.each(dist[p])
-        s = prof.t * d
-        top_a = prof.each(za + ha[p])
-        top_b = prof.each(zb + hb[p])
-        clr = top_a + prof.t * (top_b - top_a) - prof.z - s * (d - s) / two_kr
-        if lam is not None:
-            clr -= fc * np.sqrt(lam * s * (d - s) / np.where(d > 0, d, 1.0))
-        void = np.isnan(prof.z)
-        clr[void] = np.inf
-        clr[prof.starts] = np.inf
-        clr[prof.starts + prof.n] = np.inf
-        low = np.minimum.reduceat(clr, prof.starts)
-        at = np.where(clr == prof.each(low), s, np.inf)
-        obstacle[p] = np.minimum.reduceat(at, prof.starts)
-        clearance[p] = low
-        ground_a[p], ground_b[p] = za, zb
-        voids[p] = np.add.reduceat(void.astype(np.int64), prof.starts) - (
-            np.isnan(za).astype(np.int64) + np.isnan(zb)
-        )
+    n_all = _n_intervals(ca, ra, cb, rb)
+    out = (clearance, obstacle, ground_a, ground_b, voids)
+    for group, arr, c_lo, r_lo in _pair_windows(dem, ca, ra, cb, rb):
+        ends = (ca - c_lo, ra - r_lo, cb - c_lo, rb - r_lo)
+        args = (n_all, dist, ha, hb, two_kr, -1.0 if lam is None else lam, fc, *out)
+        clearance_kernel(arr, group, *ends, *args)
     unknown_end = np.isnan(ground_a) | np.isnan(ground_b)
     clearance[unknown_end] = np.nan
     obstacle[unknown_end | ~np.isfinite(clearance)] = np.nan

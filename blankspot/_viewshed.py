@@ -28,10 +28,9 @@ from blankspot._dem import (
     _check_inside,
     _pixel_coords,
     _positive,
-    bilinear,
-    neighbour_quads,
 )
 from blankspot._errors import InputError
+from blankspot._terrain_kernels import bilinear_at, cells_kernel, sweep_kernel
 from blankspot._validate import check_options
 
 # ---------------------------------------------------------------------------------------
@@ -40,8 +39,6 @@ from blankspot._validate import check_options
 #: Rays per cell of the viewshed's rim. The horizon of a cell is interpolated in azimuth between
 #: the two rays either side of it, so one ray per rim cell is enough (see docs/architecture.md).
 RAYS_PER_RIM_CELL = 1.0
-#: Rays processed per batch in the radial sweep (bounds its temporary arrays).
-RAY_BATCH = 256
 #: Samples per cell along each viewshed ray: 2 puts a sample within half a cell of any
 #: obstacle's crest, so shadows end within a cell of the true geometry.
 RAY_SAMPLES_PER_CELL = 2.0
@@ -97,10 +94,9 @@ def _sweep(
     row0 = max(int(np.floor(r[0] - reach_r)), 0)
     col1 = min(int(np.ceil(c[0] + reach_c)), dem.width)
     row1 = min(int(np.ceil(r[0] + reach_r)), dem.height)
-    arr = dem.read(Window(col0, row0, col1 - col0, row1 - row0)).astype("float32")
-    quads = neighbour_quads(arr)
+    arr = dem.read(Window(col0, row0, col1 - col0, row1 - row0), dtype="float32")
     c_obs, r_obs = c[0] - col0, r[0] - row0
-    ground = float(bilinear(arr, np.array([c_obs]), np.array([r_obs]), quads=quads)[0])
+    ground = float(bilinear_at(arr, c_obs, r_obs))
     if not math.isfinite(ground):
         raise InputError(
             f"the antenna at ({x:.6g}, {y:.6g}) stands on a void of the DEM {dem.name}; its "
@@ -108,84 +104,38 @@ def _sweep(
         )
     step = min(mx, my) / RAY_SAMPLES_PER_CELL
     n_steps = max(math.ceil(radius_m / step), 1)
-    # when every ray sample lies between the outer cell centres of the window, bilinear
-    # needs no clipping and no sample is beyond the DEM
-    reach_x, reach_y = n_steps * step / mx, n_steps * step / my
-    h, w = arr.shape
-    unclipped = (
-        c_obs - reach_x >= 0.5
-        and c_obs + reach_x <= w - 0.5
-        and r_obs - reach_y >= 0.5
-        and r_obs + reach_y <= h - 0.5
-    )
     n_rays = max(math.ceil(2 * math.pi * radius_m / min(mx, my) * RAYS_PER_RIM_CELL), 8)
     two_kr = 2 * k * EARTH_RADIUS_M
     top = ground + height_m
-    s = (step * np.arange(1, n_steps + 1)).astype("float32")
-    curve = s * s / np.float32(two_kr)
-    h, w = arr.shape
     horizon = np.empty((n_rays, n_steps), dtype="float32")
-    edge = np.empty((n_rays, n_steps), dtype="int32") if edges else None
-    steps = np.arange(n_steps, dtype="int32")
-    for b0 in range(0, n_rays, RAY_BATCH):
-        theta = (2 * np.pi / n_rays) * np.arange(b0, min(b0 + RAY_BATCH, n_rays))
-        sin, cos = np.sin(theta).astype("float32"), np.cos(theta).astype("float32")
-        col = np.float32(c_obs) + sin[:, None] * (s / np.float32(mx))
-        row = np.float32(r_obs) - cos[:, None] * (s / np.float32(my))
-        z = bilinear(arr, col, row, quads=quads, inside=unclipped)
-        if not unclipped:
-            z[(col < 0) | (col > w) | (row < 0) | (row > h)] = np.nan  # beyond the DEM: unknown
-        slope = (z - curve - np.float32(top)) / s
-        best = np.fmax.accumulate(slope, axis=1)
-        horizon[b0 : b0 + len(theta)] = best
-        if edge is not None:
-            edge[b0 : b0 + len(theta)] = np.maximum.accumulate(
-                np.where(slope >= best, steps, 0), axis=1
-            )
-    return _Sweep(arr, col0, row0, c_obs, r_obs, mx, my, top, step, n_rays, horizon, two_kr, edge)
+    edge = np.empty((n_rays, n_steps) if edges else (0, 0), dtype="int32")
+    sweep_kernel(arr, c_obs, r_obs, mx, my, top, step, two_kr, horizon, edge)
+    return _Sweep(
+        arr, col0, row0, c_obs, r_obs, mx, my, top, step, n_rays, horizon, two_kr,
+        edge if edges else None,
+    )  # fmt: skip
 
 
-def _cells(sw: _Sweep, radius_m: float) -> tuple[np.ndarray, ...]:
-    """Distance (m), rays either side and their weight, and samples before, of window cells.
+def _cell_view(
+    sw: _Sweep, radius_m: float, target_height_m: float, *, fields: bool = False
+) -> tuple[np.ndarray, ...]:
+    """``visible`` (bool, the window's shape) of a sweep's cells (by ``cells_kernel``).
 
-    float32 (centimetre distances, 1e-4 of a ray spacing): half the memory traffic of float64.
+    With ``fields``, also the per-cell ``distance``, ``target`` slope, ``horizon`` slope and
+    ``s_edge`` (float64); the sweep must have been made with ``edges=True``.
     """
-    h, w = sw.arr.shape
-    f32 = np.float32
-    dx = ((np.arange(w, dtype=f32) + f32(0.5 - sw.c_obs)) * f32(sw.mx))[None, :]
-    dy = ((f32(sw.r_obs - 0.5) - np.arange(h, dtype=f32)) * f32(sw.my))[:, None]
-    d = np.hypot(dx, dy)
-    pos = np.arctan2(dx, dy) * f32(sw.n_rays / (2 * np.pi))
-    ray0 = np.floor(pos)
-    frac = pos - ray0
-    ray0 = ray0.astype(np.intp) % sw.n_rays
-    before = np.ceil(d / f32(sw.step_m)).astype(np.intp) - 1  # samples strictly nearer than d
-    np.minimum(before, sw.horizon.shape[1], out=before)
-    inside = d <= radius_m
-    return d, ray0, frac, before, inside
-
-
-def _at(table: np.ndarray, ray: np.ndarray, before: np.ndarray) -> np.ndarray:
-    """``table[ray, before - 1]`` by a flat gather (2-D fancy indexing is 10x slower)."""
-    n_steps = table.shape[1]
-    return table.ravel().take(ray * n_steps + np.maximum(before - 1, 0))
-
-
-def _horizon_at(sw: _Sweep, ray0: np.ndarray, frac: np.ndarray, before: np.ndarray) -> np.ndarray:
-    """Horizon slope of the samples strictly before each cell, between its two rays.
-
-    Linear in azimuth between the ray at or before the cell (``ray0``) and the next one;
-    ``-inf`` where no sample lies before the cell (or only voids).
-    """
-    ray1 = ray0 + 1
-    ray1[ray1 == sw.n_rays] = 0
-    h0 = _at(sw.horizon, ray0, before)
-    h1 = _at(sw.horizon, ray1, before)
-    h0 = np.where(np.isnan(h0), h1, h0)
-    h1 = np.where(np.isnan(h1), h0, h1)
-    out = h0 + frac * (h1 - h0)
-    out[(before < 1) | np.isnan(out)] = -np.inf  # nothing, or only voids, before the cell
-    return out
+    shape = sw.arr.shape
+    visible = np.empty(shape, dtype=bool)
+    size = shape if fields else (0, 0)
+    dist, target, hzn, s_edge = (np.empty(size) for _ in range(4))
+    edge = sw.edge if sw.edge is not None else np.empty((0, 0), dtype="int32")
+    if fields and sw.edge is None:
+        raise ValueError("_cell_view(fields=True) needs a sweep made with edges=True")
+    cells_kernel(
+        sw.arr, sw.c_obs, sw.r_obs, sw.mx, sw.my, sw.top_m, sw.step_m, sw.two_kr, radius_m,
+        target_height_m, sw.horizon, edge, visible, dist, target, hzn, s_edge,
+    )  # fmt: skip
+    return (visible, dist, target, hzn, s_edge) if fields else (visible,)
 
 
 @dataclass(frozen=True)
@@ -272,10 +222,11 @@ def viewshed(
     -----
     A radial sweep: one ray per cell of the rim (``2 pi radius / cell``), sampled every
     half cell with bilinear heights; the running maximum of the elevation slope
-    ``(z - s^2/(2kR) - antenna top) / s`` along each ray (``numpy.fmax.accumulate``) is the
+    ``(z - s^2/(2kR) - antenna top) / s`` along each ray (NaN voids skipped) is the
     horizon. A cell is visible when the slope to the receiver above it is at least the
     horizon just before the cell's distance, interpolated in azimuth between the two rays
-    either side of the cell. This is the same test as
+    either side of the cell (the sweep and this test are compiled loops, numba). This is
+    the same test as
     :func:`line_of_sight` (a cell seen here is one whose path to the antenna clears the
     terrain) and agrees with a dense brute-force profile on more than 98 % of cells of rough
     terrain (``tests/test_terrain.py``). Distances use the geodesic metres per column and
@@ -311,10 +262,7 @@ def viewshed(
     xd, yd = dem.to_dem_crs(np.array([float(x)]), np.array([float(y)]), crs)
     xd, yd = float(np.asarray(xd)[0]), float(np.asarray(yd)[0])
     sw = _sweep(dem, xd, yd, height_m=h, radius_m=radius, k=k)
-    d, ray0, frac, before, inside = _cells(sw, radius)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = (sw.arr + ht - d * d / sw.two_kr - sw.top_m) / d
-    visible = inside & (target >= _horizon_at(sw, ray0, frac, before)) & ~np.isnan(sw.arr)
+    (visible,) = _cell_view(sw, radius, ht)
     window = Window(sw.col0, sw.row0, sw.arr.shape[1], sw.arr.shape[0])
     return Viewshed(
         visible=visible,

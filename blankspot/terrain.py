@@ -47,7 +47,7 @@ from blankspot._dem import (
 from blankspot._errors import InputError
 from blankspot._los import line_of_sight, path_loss
 from blankspot._validate import check_options
-from blankspot._viewshed import Viewshed, _at, _cells, _horizon_at, _sweep, viewshed
+from blankspot._viewshed import Viewshed, _cell_view, _sweep, viewshed
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -131,20 +131,14 @@ def _footprint_mask(
 ) -> tuple[np.ndarray, Affine]:
     """Covered cells around one antenna (DEM CRS point): visible, or RSRP >= threshold."""
     sw = _sweep(dem, x, y, height_m=height_m, radius_m=radius_m, k=k, edges=model == "hata")
-    d, ray0, frac, before, inside = _cells(sw, radius_m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = (sw.arr + target_height_m - d * d / sw.two_kr - sw.top_m) / d
-    horizon = _horizon_at(sw, ray0, frac, before)
     if model == "los":
-        covered = target >= horizon
+        (covered,) = _cell_view(sw, radius_m, target_height_m)
     else:
-        assert sw.edge is not None
-        near = np.where(frac < 0.5, ray0, (ray0 + 1) % sw.n_rays)
-        s_edge = (_at(sw.edge, near, before).astype("float64") + 1) * sw.step_m
+        _, d, target, horizon, s_edge = _cell_view(sw, radius_m, target_height_m, fields=True)
         lam = SPEED_OF_LIGHT_M_S / (radio.frequency_mhz * 1e6)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             v = _prop.fresnel_v((horizon - target) * s_edge, s_edge, d - s_edge, lam)
-        v = np.where((before >= 1) & np.isfinite(horizon) & (d > s_edge), v, -np.inf)
+        v = np.where(np.isfinite(horizon) & (d > s_edge), v, -np.inf)
         # smooth-earth v depends on distance only: tabulate it and interpolate
         table_d = np.linspace(0.0, radius_m, 512)[1:]
         table_v = _prop.smooth_earth_v(
@@ -158,8 +152,9 @@ def _footprint_mask(
             height_mobile_m=target_height_m,
             environment=environment,
         ) + _prop.excess_diffraction_db(v, v_smooth)
+        # within the radius and not a void (what _cell_view's visible also requires)
         covered = radio.rsrp_offset_db - loss >= threshold_dbm
-    covered &= inside & ~np.isnan(sw.arr)
+        covered &= (d <= radius_m) & ~np.isnan(sw.arr)
     return covered, dem.transform @ Affine.translation(sw.col0, sw.row0)
 
 

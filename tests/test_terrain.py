@@ -229,6 +229,29 @@ def ridge_dem(tmp_path: Path, *, void_ridge: bool = False) -> Path:
     return write_tif(tmp_path / "ridge.tif", arr, Affine(100, 0, X0, 0, -100, Y0), nodata=-32768)
 
 
+def test_bilinear_ground_heights_by_hand(tmp_path):
+    # a tilted plane z = 10 * i + 30 * j (column i, row j of the cell centres): bilinear
+    # interpolation reproduces a plane, so at fractional pixel (col, row) the height is
+    # 10 (col - 0.5) + 30 (row - 0.5); beyond the outer centres the edge value is held.
+    cols, rows = np.meshgrid(np.arange(6), np.arange(5))
+    arr = (10 * cols + 30 * rows).astype("float32")
+    dem = read_dem(write_tif(tmp_path / "plane.tif", arr, Affine(100, 0, X0, 0, -100, Y0)))
+
+    def xy(col, row):
+        return X0 + 100 * col, Y0 - 100 * row
+
+    ends = [(1.25, 1.75), (4.9, 0.8), (0.2, 3.6), (5.8, 4.9)]
+    # by hand: 10 * 0.75 + 30 * 1.25; 10 * 4.4 + 30 * 0.3; column held at 0: 30 * 3.1;
+    # both held at the last centres (col 5.5, row 4.5): 10 * 5 + 30 * 4
+    expected = [45.0, 53.0, 93.0, 170.0]
+    (ax, ay), (bx, by) = zip(*[xy(*e) for e in ends[:2]]), zip(*[xy(*e) for e in ends[2:]])
+    los = line_of_sight(dem, ax, ay, bx, by, height_a_m=10, height_b_m=10)
+    got = los[["ground_a_m", "ground_b_m"]].to_numpy().T.ravel()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    vs = terrain.viewshed(dem, *xy(1.25, 1.75), height_m=10, radius_m=200)
+    assert vs.ground_m == pytest.approx(45.0, abs=1e-4)
+
+
 def test_single_ridge_by_hand(tmp_path):
     dem = read_dem(ridge_dem(tmp_path))
     # A: centre of column 0 (x = 50 m), 100 m mast; B: column 200 (x = 20,050 m).
@@ -785,3 +808,4 @@ def test_rank_sites_ridge_blocks_a_site(tmp_path):
         rank_sites(a, s, radius_m=600, model="hata")
     with pytest.raises(InputError, match="model was 'radio'"):
         rank_sites(a, s, radius_m=600, dem=toy_dem(tmp_path), model="radio")
+
