@@ -188,7 +188,8 @@ def from_towers(
         knife-edge diffraction over the terrain) is at least ``threshold_dbm`` (the radius
         is then the link budget's, not ``radius_m``).
     height_m, target_height_m
-        Antenna and phone heights above the ground, metres (with ``dem``).
+        Antenna and phone heights above the ground, metres (with ``dem``). A ``height_m``
+        column on ``towers`` gives a tower its own antenna height (empty cells: ``height_m``).
     radio_profile, environment, threshold_dbm, k_factor
         Radio profile (``"LTE900"``/``"LTE1800"``, see :data:`blankspot.terrain.RADIOS`),
         Hata clutter class, RSRP threshold (dBm) and effective earth-radius factor, for
@@ -324,7 +325,7 @@ def from_towers(
         xy[:, 0],
         xy[:, 1],
         crs=kept.crs,
-        height_m=height_m,
+        height_m=terrain.antenna_heights_m(kept, height_m, what="towers"),
         radius_m=radii if model == "los" else None,
         model=model,
         target_height_m=target_height_m,

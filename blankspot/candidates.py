@@ -18,7 +18,7 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from blankspot import _geodesy
+from blankspot import _geodesy, terrain
 from blankspot._errors import EmptyInputError, InputError, InputFileError, NoOverlapError
 from blankspot._examples import _toy_assessment  # noqa: F401 - used by the doctests
 from blankspot._util import id_sort, lonlat_extent, point_xy, some
@@ -189,6 +189,8 @@ def _validate_sites(
                 f"for the default radius); it is not for {some(ids[bad])}."
             )
         out["radius_m"] = r
+    if terrain.HEIGHT_COLUMN in out.columns:  # each site's own antenna height (rank_sites(dem=))
+        out[terrain.HEIGHT_COLUMN] = terrain.antenna_heights_m(out, np.nan, what=what)
     return out
 
 
@@ -203,8 +205,9 @@ def read_sites(source: Any, *, id_col: str | None = None) -> gpd.GeoDataFrame:
         CSV with longitude/latitude columns (``lon``/``lng``/``longitude``/``bujur`` and
         ``lat``/``latitude``/``lintang``, read as EPSG:4326). Each site is a point (tower
         location) or a polygon (the footprint it would serve, e.g. from a propagation
-        study). Optional columns: ``cost_idr`` (rupiah) and ``radius_m`` (metres; empty
-        for the default radius of :func:`rank_sites`).
+        study). Optional columns: ``cost_idr`` (rupiah), ``radius_m`` (metres; empty
+        for the default radius of :func:`rank_sites`) and ``height_m`` (the antenna's height
+        above the ground, metres, used over terrain; empty for ``site_height_m``).
     id_col
         Column holding the site ids. Default: a ``site_id`` column, else a non-default
         index, else ids ``U000001``, ``U000002``, ... by row.

@@ -342,7 +342,7 @@ def _terrain_coverage(
         demand_xy[rows[check], 1],
         crs=crs,
         model=model,
-        height_m=site_height_m,
+        height_m=terrain.antenna_heights_m(sites, site_height_m, what="sites")[cols[check]],
         target_height_m=target_height_m,
         radio_profile=radio_profile,
         environment=environment,
@@ -663,6 +663,8 @@ def rank_sites(
         polygons given as sites are taken as they are. ``None``: flat discs.
     site_height_m, target_height_m, model, radio_profile, environment, threshold_dbm, k_factor
         The terrain options above (metres, dBm).
+        A ``height_m`` column on ``sites`` gives a site its own antenna height (metres
+        above the ground; empty cells take ``site_height_m``).
     min_per_group, max_per_group
         At least / at most so many chosen sites per group (each kabupaten expects its
         share): a whole number for every group, or a dict ``{group value: n}`` such as

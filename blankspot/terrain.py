@@ -26,6 +26,7 @@ import logging
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from affine import Affine
 
 import geopandas as gpd
@@ -51,11 +52,13 @@ from blankspot._viewshed import Viewshed, _cell_view, _sweep, viewshed
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "HEIGHT_COLUMN",
     "MODELS",
     "RADIOS",
     "Dem",
     "Radio",
     "Viewshed",
+    "antenna_heights_m",
     "covered_pairs",
     "footprints",
     "hata_reach_m",
@@ -113,6 +116,39 @@ def hata_reach_m(
         environment=environment,
     )
     return float(min(1000.0 * 10 ** ((budget - l1) / (l10 - l1)), MAX_REACH_M))
+
+
+#: Column of a sites or towers table that gives each antenna's own height above the ground
+#: (metres); empty cells take the function's default (``site_height_m`` / ``height_m``).
+HEIGHT_COLUMN = "height_m"
+
+
+def antenna_heights_m(table: pd.DataFrame, default_m: float, *, what: str) -> np.ndarray:
+    """Each row's antenna height (metres): its ``height_m`` cell, else ``default_m``.
+
+    Raises :class:`InputError` naming the rows whose ``height_m`` is not a number, negative
+    or infinite. Without the column every row gets ``default_m``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> antenna_heights_m(pd.DataFrame({"height_m": [45, None]}), 30.0, what="sites")
+    array([45., 30.])
+    """
+    if HEIGHT_COLUMN not in table.columns:
+        return np.full(len(table), float(default_m))
+    raw = table[HEIGHT_COLUMN]
+    h = pd.to_numeric(raw, errors="coerce").to_numpy("float64", na_value=np.nan)
+    bad = (raw.notna().to_numpy() & np.isnan(h)) | (h < 0) | np.isinf(h)
+    if bad.any():
+        rows = table.index[bad]
+        raise InputError(
+            f"{HEIGHT_COLUMN} of {what} must be the antenna's height above the ground in "
+            f"metres (>= 0; empty cells take the default); it is "
+            f"{raw[bad].tolist()[:5]} for {rows.tolist()[:5]}. Fix those rows or drop "
+            "the column."
+        )
+    return np.where(np.isnan(h), float(default_m), h)
 
 
 def _footprint_mask(

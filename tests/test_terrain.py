@@ -809,3 +809,76 @@ def test_rank_sites_ridge_blocks_a_site(tmp_path):
     with pytest.raises(InputError, match="model was 'radio'"):
         rank_sites(a, s, radius_m=600, dem=toy_dem(tmp_path), model="radio")
 
+
+# ------------------------------------------------------------ per-site antenna heights
+#
+# A 20 m wall at x = 2,000-2,100 m of the toy world (toy_dem, 10 m cells; bilinear: 20 m from
+# the cell centre at 2,005 to the one at 2,095, ramps of 10 m either side). S1 stands at
+# x = 1,850 m and business b6 at x = 2,300 m on the same line y = 500 m, 450 m apart, both on
+# 0 m ground. The ray from S1's antenna (h m up) to a phone 1.5 m above b6 passes the wall's
+# far crest (2,095 m, s = 245 m from S1) at h + (1.5 - h) * 245 / 450 m, less the earth bulge
+# 245 * 205 / (2 * 4/3 * 6,371 km) = 0.003 m. It clears 20 m when
+# h * 205 / 450 >= 20.003 - 1.5 * 245 / 450, i.e. h >= 42.1 m (on the profile's samples, one
+# per 10 m column, 41.2 m). So a 30 m mast is blocked and a 50 m mast sees b6.
+
+
+def _s1_b6_clearance_by_hand(h):
+    s, d = 245.0, 450.0
+    return h + (1.5 - h) * s / d - 20.0 - s * (d - s) / (2 * 4 / 3 * R_EARTH)
+
+
+def test_site_height_column_lets_a_taller_mast_see_over_the_ridge(tmp_path):
+    from blankspot._examples import _toy_assessment, _toy_sites
+    from blankspot.candidates import read_sites
+    from blankspot.ranking import rank_sites
+
+    assert _s1_b6_clearance_by_hand(30) < -5 and _s1_b6_clearance_by_hand(50) > 3
+    dem = toy_dem(tmp_path, wall_m=20)
+    a, s = _toy_assessment(), _toy_sites()
+    # the pair itself, by line of sight: blocked at 30 m, clear at 50 m
+    los = line_of_sight(
+        read_dem(dem), [X0 + 1850] * 2, [Y0 + 500] * 2, [X0 + 2300] * 2, [Y0 + 500] * 2,
+        height_a_m=np.array([30.0, 50.0]), height_b_m=1.5,
+    )  # fmt: skip
+    assert los["clear"].tolist() == [False, True]
+    # 30 m masts: the wall hides b6 from S1, so S2 (b6, b7, b8) comes first
+    short = rank_sites(a, s, radius_m=600, dem=dem, site_height_m=30)
+    assert short.sites["site_id"].tolist() == ["S2", "S1"]
+    assert short.sites["new_businesses"].tolist() == [3, 2]
+    # S1's own 50 m mast (the column) sees b6: S1 reaches b4, b5, b6 and wins the tie by id
+    tall = s.assign(height_m=[50.0, np.nan])  # S2 empty: site_height_m
+    plan = rank_sites(a, tall, radius_m=600, dem=dem, site_height_m=30)
+    assert plan.sites["site_id"].tolist() == ["S1", "S2"]
+    assert plan.sites["new_businesses"].tolist() == [3, 2]
+    # the column wins over the argument: S1 at 30 m is blocked even with site_height_m=50
+    low = s.assign(height_m=[30.0, np.nan])
+    plan = rank_sites(a, low, radius_m=600, dem=dem, site_height_m=50)
+    assert plan.sites["site_id"].tolist() == ["S2", "S1"]
+    # read_sites keeps the column as float metres and rejects what is not a height
+    assert read_sites(s.assign(height_m=["45", None]))["height_m"].tolist()[0] == 45.0
+    with pytest.raises(InputError, match=r"height_m of .* \['S2'\]"):
+        read_sites(s.assign(height_m=[30.0, -5.0]))
+    with pytest.raises(InputError, match=r"height_m of .*'tinggi'.*\['S1'\]"):
+        read_sites(s.assign(height_m=["tinggi", 30.0]))
+
+
+def test_tower_height_column_gives_its_own_footprint(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from blankspot import coverage
+
+    dem = toy_dem(tmp_path, wall_m=20)
+    towers = gpd.GeoDataFrame(
+        {"radio": ["LTE", "LTE"], "range_m": [600.0, 600.0], "height_m": [np.nan, 50.0]},
+        geometry=[Point(X0 + 1850, Y0 + 500)] * 2,
+        index=["short", "tall"],
+        crs=CRS_UTM,
+    )
+    cov = coverage.from_towers(towers, dem=dem, height_m=30)  # "short" takes the 30 m default
+    x, y = np.array([X0 + 2305.0]), np.array([Y0 + 505.0])  # the cell centre next to b6
+    short, tall = cov.footprints.loc["short"], cov.footprints.loc["tall"]
+    assert not short.contains(Point(x[0], y[0])) and tall.contains(Point(x[0], y[0]))
+    assert cov.points(x, y, CRS_UTM)[0].tolist() == [True]  # the tall one covers it
+    with pytest.raises(InputError, match=r"height_m of towers .*\['short'\]"):
+        coverage.from_towers(towers.assign(height_m=[-1.0, 50.0]), dem=dem)
