@@ -244,7 +244,7 @@ def test_bilinear_ground_heights_by_hand(tmp_path):
     # by hand: 10 * 0.75 + 30 * 1.25; 10 * 4.4 + 30 * 0.3; column held at 0: 30 * 3.1;
     # both held at the last centres (col 5.5, row 4.5): 10 * 5 + 30 * 4
     expected = [45.0, 53.0, 93.0, 170.0]
-    (ax, ay), (bx, by) = zip(*[xy(*e) for e in ends[:2]]), zip(*[xy(*e) for e in ends[2:]])
+    (ax, ay), (bx, by) = (np.array([xy(*e) for e in part]).T for part in (ends[:2], ends[2:]))
     los = line_of_sight(dem, ax, ay, bx, by, height_a_m=10, height_b_m=10)
     got = los[["ground_a_m", "ground_b_m"]].to_numpy().T.ravel()
     np.testing.assert_allclose(got, expected, atol=1e-4)
