@@ -10,7 +10,8 @@ Columns (English code names; Indonesian headers with ``--lang id``, from
 ``n_covered``, ``n_uncovered``, ``n_blank_spot_villages``, then from the national plan the sites
 that stand in the province, the businesses they newly connect and their cost
 (``n_sites``, ``new_businesses``, ``cost_idr``; a site without ``cost_idr`` counts at
-``--default-cost-idr``), and with ``--per-province-k`` the province's own plan
+``--default-cost-idr``; a site outside every village counts in the province of the nearest
+village), and with ``--per-province-k`` the province's own plan
 (``own_sites``, ``own_new_businesses``, ``own_cost_idr``). The last row is the national total,
 the sum of the rows above.
 """
@@ -28,21 +29,28 @@ import pandas as pd
 from blankspot._provinces import province_name
 
 _NATIONAL = {"en": "Indonesia (national)", "id": "Indonesia (nasional)"}
-_OUTSIDE = {"en": "(sites outside every village)", "id": "(lokasi di luar semua desa)"}
 _COUNTS = ["n_villages", "n_businesses", "n_covered", "n_uncovered", "n_blank_spot_villages"]
 _PLAN = ["n_sites", "new_businesses", "cost_idr"]
 _OWN = ["own_sites", "own_new_businesses", "own_cost_idr"]
 
 
-def _site_figures(sites: pd.DataFrame, default_cost_idr: float) -> pd.DataFrame:
-    """Sites, new businesses and cost of a ranked site table, by province of each site."""
-    from blankspot.regions import province_of
+def _site_figures(sites: Any, villages: Any, default_cost_idr: float) -> pd.DataFrame:
+    """Sites, new businesses and cost of a ranked site table, by province of each site.
 
+    A site counts in the province of the village it stands in, else of the nearest village
+    (as :func:`blankspot.regions.rank_by_region` assigns it).
+    """
+    from blankspot.regions import _site_villages, province_of
+
+    if len(sites):
+        pos, _ = _site_villages(sites, villages)
+        codes = province_of(villages.index.to_numpy(dtype=str)[pos])
+    else:
+        codes = np.zeros(0, dtype=object)
     cost = pd.to_numeric(sites["cost_idr"], errors="coerce").fillna(default_cost_idr)
-    codes = province_of(sites["village_id"].to_numpy(dtype=object))
     frame = pd.DataFrame(
         {
-            "province_code": np.where(pd.isna(codes), "", codes),
+            "province_code": codes,
             "n_sites": np.ones(len(sites), dtype=np.int64),
             "new_businesses": sites["new_businesses"].to_numpy(),
             "cost_idr": cost.to_numpy(dtype="float64"),
@@ -77,12 +85,12 @@ def province_table(
         }
     )
     table = per_village.groupby("province_code", sort=True).sum()
-    sites = _site_figures(plan.sites, default_cost_idr)
+    sites = _site_figures(plan.sites, v, default_cost_idr)
     table = table.join(sites, how="outer")
     if regional is not None:
         own = pd.DataFrame(
             {
-                code: _site_figures(p.sites, default_cost_idr).sum()
+                code: _site_figures(p.sites, p.assessment.villages, default_cost_idr).sum()
                 if len(p.sites)
                 else pd.Series(0, index=_PLAN)
                 for code, p in regional.items()
@@ -94,10 +102,7 @@ def province_table(
         if col not in {"cost_idr", "own_cost_idr"} and (table[col] % 1 == 0).all():
             table[col] = table[col].astype(np.int64)
     total = table.sum().to_frame().T
-    names = [
-        province_name(code) if code else _OUTSIDE.get(lang, _OUTSIDE["en"]) for code in table.index
-    ]
-    table.insert(0, "province", names)
+    table.insert(0, "province", [province_name(code) for code in table.index])
     total.insert(0, "province", _NATIONAL.get(lang, _NATIONAL["en"]))
     total.index = pd.Index([""])
     out = pd.concat([table, total]).rename_axis("province_code").reset_index()

@@ -119,7 +119,7 @@ def run_pipeline(
     with steps.stage("score"):
         scores = prioritise.score_villages(result)
     with steps.stage("candidates"):
-        if opts.sites:
+        if opts.sites is not None:  # a path, or the table of several files
             sites: Any = opts.sites
         else:
             sites = prioritise.candidate_sites(result, spacing_m=opts.spacing_m)
@@ -205,6 +205,24 @@ def run_pipeline(
         "written": written,
         "provinces": provinces,
     }
+
+
+def _check_province_codes(villages: Any, opts: PlanOptions) -> None:
+    """Check early that village ids begin with their province, when a report is asked."""
+    if not (opts.by_province or opts.per_province_k is not None):
+        return
+    from blankspot.regions import province_of
+
+    flag = "--per-province-k" if opts.per_province_k is not None else "--by-province"
+    try:
+        province_of(villages.index.to_numpy(dtype=str))
+    except InputError as exc:
+        text = str(exc).split(" Village ids must")[0]
+        raise InputError(
+            f"{flag} needs village ids that begin with their province (Kemendagri "
+            f"'18.01.01.2001' or BPS '1801012001'): {text} Pass the code column with the "
+            "villages (a 'kode', 'KDEPUM' or 'KDEBPS' column), or leave out " + flag + "."
+        ) from exc
 
 
 def by_province(result: Any, opts: PlanOptions) -> bool:
@@ -574,6 +592,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             "read", total=len(vector_files) + len(as_list(opts.network)), unit="file"
         ) as tick:
             villages = read_villages(opts.villages)
+            _check_province_codes(villages, opts)
             for _ in as_list(opts.villages):
                 tick()
             businesses = read_several(
@@ -600,6 +619,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             elif sites:
                 opts.sites = sites[0]
                 tick()
+            else:
+                opts.sites = None
             network = (
                 read_several(as_list(opts.network), read_network, flag="--network", tick=tick)
                 if opts.network

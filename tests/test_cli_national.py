@@ -313,8 +313,10 @@ def test_progress_bars_on_a_terminal(country):
     assert "blankspot: [" not in err  # no plain lines on a terminal
 
 
-def test_progress_lines_off_a_terminal(country):
-    code, err = _run(_argv(country), tty=False)
+def test_progress_lines_off_a_terminal(country, capsys):
+    # under capsys stderr is no terminal, as in a log file or CI
+    code = main(_argv(country))
+    err = capsys.readouterr().err
     assert code == 0, err
     lines = err.splitlines()
     starts = [line for line in lines if line.endswith(" ...")]
@@ -328,9 +330,18 @@ def test_progress_lines_off_a_terminal(country):
     assert "\r" not in err and "%|" not in err  # no bar drawn into a log
 
 
-def test_quiet_writes_nothing(country):
-    code, err = _run([*_argv(country), "--quiet"], tty=False)
-    assert code == 0 and err == ""
+def test_quiet_writes_nothing(country, capsys):
+    code = main([*_argv(country), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == "" and captured.out == ""
+
+
+@pytest.mark.slow
+def test_progress_lines_through_a_pipe(country):
+    """The same lines from a child process whose stderr is a pipe (as under nohup or CI)."""
+    code, err = _run(_argv(country), tty=False)
+    assert code == 0, err
+    assert err.count(" ...\n") == 7 and err.count(": done in ") == 7 and "%|" not in err
 
 
 # --- per province and national ------------------------------------------------------------------
@@ -439,3 +450,101 @@ def test_per_province_k_must_be_a_whole_number(country, capsys):
     assert "by_province = 1 should be true or false" in err
     assert main(_argv(country, per_province_k="0")) == 2
     assert "--per-province-k must be a whole number of sites >= 1" in capsys.readouterr().err
+
+
+# --- real data: two provinces from ../shared/data ----------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_real_provinces(shared_data, tmp_path, capsys):
+    """Bandar Lampung's 126 kelurahan (18.71) and Jakarta's kecamatan (31.xx.xx, real polygons
+    standing in for villages: the national layer has no village polygons), seeded businesses in
+    each, the real OpenCelliD towers as coverage. The province table is checked against an
+    independent count (geopandas point-in-polygon) and its national row against the sum."""
+    import pyogrio
+
+    lampung = shared_data / "lampung_boundaries" / "wilayah_boundaries_kel_18.71.geojson"
+    kec = gpd.read_parquet(shared_data / "indonesia" / "kecamatan.parquet")
+    jakarta = kec[kec["kode"].str.startswith("31.71")]  # Jakarta Pusat, 8 kecamatan
+    (tmp_path / "31").mkdir()
+    jakarta.to_file(tmp_path / "31" / "desa.gpkg")
+    rng = np.random.default_rng(11)
+    files = {"18": lampung, "31": tmp_path / "31" / "desa.gpkg"}
+    expected_in = {}
+    for code, path in files.items():
+        v = gpd.read_file(path)
+        x0, y0, x1, y1 = v.total_bounds
+        pts = pd.DataFrame(
+            {"lon": rng.uniform(x0, x1, 300), "lat": rng.uniform(y0, y1, 300)}
+        )  # some fall outside every village (the bounding box is larger than the city)
+        pts.to_csv(tmp_path / f"umkm_{code}.csv", index=False)
+        g = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts.lon, pts.lat), crs=4326)
+        expected_in[code] = int(gpd.sjoin(g, v[["geometry"]].to_crs(4326)).index.nunique())
+    argv = [
+        "plan", "--villages", str(lampung), str(files["31"]),
+        "--businesses", str(tmp_path / "umkm_*.csv"),
+        "--coverage", str(shared_data / "opencellid" / "510.csv"),
+        "--k", "3", "--no-maps", "--out", str(tmp_path / "hasil"),
+    ]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    t = pd.read_csv(tmp_path / "hasil" / "per_province.csv", dtype={"province_code": str})
+    assert t["province"].tolist() == ["Lampung", "DKI Jakarta", "Indonesia (national)"]
+    assert t["n_villages"].tolist()[:2] == [
+        pyogrio.read_info(lampung)["features"],
+        len(jakarta),
+    ]
+    assert t["n_businesses"].tolist()[:2] == [expected_in["18"], expected_in["31"]]
+    assert (t["n_covered"] + t["n_uncovered"]).tolist() == t["n_businesses"].tolist()
+    numbers = t.columns[2:]
+    assert t.iloc[-1][numbers].tolist() == t.iloc[:-1][numbers].sum().tolist()
+    assert t["n_sites"].iloc[-1] == 3
+    assert "By province" in out
+
+
+def test_several_site_and_network_files(country, capsys):
+    # one candidate site per province, each file numbering its sites U000001, and one fibre
+    # PoP per province, each file numbering its nodes N0: ids get their file's name. Province
+    # 18's site stands at x = 2,200 m, outside every village, 200 m east of A2 (its 3 uncovered
+    # businesses within 750 m): it counts in A2's province, the nearest village's
+    for folder, prov, x in (("lokasi", "18", 2200), ("lokasi", "31", 6150)):
+        (country / folder).mkdir(exist_ok=True)
+        pt = gpd.GeoSeries(shapely.points([[X0 + x, Y0 + 550]]), crs=CRS_UTM).to_crs(4326)
+        pd.DataFrame({"lon": pt.x, "lat": pt.y}).to_csv(country / folder / f"{prov}.csv")
+        (country / "fibre").mkdir(exist_ok=True)
+        gpd.GeoDataFrame(
+            {"kind": ["fibre"]}, geometry=shapely.points([[X0 + x, Y0 + 600]]), crs=CRS_UTM
+        ).to_file(country / "fibre" / f"{prov}.gpkg")
+    argv = _argv(
+        country, sites=str(country / "lokasi" / "*.csv"), network=str(country / "fibre" / "*")
+    )
+    assert main(argv) == 0, capsys.readouterr().err
+    table = pd.read_csv(country / "hasil" / "priority_sites.csv", encoding="utf-8-sig")
+    assert sorted(table["site_id"]) == ["18:U000001", "31:U000001"]
+    assert table["new_businesses"].tolist() == [3, 3]
+    links = gpd.read_file(country / "hasil" / "blankspot.gpkg", layer="backhaul")
+    # each site drops to its own province's PoP, 50 m away
+    assert sorted(links["to_id"]) == ["18:N0", "31:N0"]
+    per_province = pd.read_csv(country / "hasil" / "per_province.csv")
+    assert per_province["n_sites"].tolist() == [1, 1, 2]
+    assert per_province["new_businesses"].tolist() == [3, 3, 6]
+
+
+def test_by_province_needs_province_codes(country, capsys):
+    desa = country / "kode_lain.gpkg"
+    gpd.read_file(country / "data" / "18" / "desa.gpkg").assign(kode=["A1", "A2"]).to_file(desa)
+    import blankspot.assessment
+
+    def no_assess(*args, **kwargs):
+        raise AssertionError("assessed before the codes were checked")
+
+    argv = _argv(country, villages=str(desa), businesses=str(country / "data/18/umkm.csv"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(blankspot.assessment, "assess", no_assess)
+        assert main([*argv, "--by-province"]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "--by-province needs village ids that begin with their province" in err
+    assert "'A1'" in err and "Traceback" not in err
+    # without the flag, ids that are not codes simply give no province table
+    assert main(argv) == 0
+    assert not (country / "hasil" / "per_province.csv").exists()
