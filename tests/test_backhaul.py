@@ -15,7 +15,7 @@ import geopandas as gpd
 import shapely
 from pyproj import Geod
 
-from blankspot import backhaul as bh
+from blankspot import _backhaul_routing as routing
 from blankspot._errors import CRSError, InputError, UnknownOptionError
 from blankspot.backhaul import DEFAULT_BACKHAUL_COSTS
 from blankspot.backhaul import plan_backhaul as _plan_backhaul
@@ -369,7 +369,7 @@ def test_dijkstra_equals_brute_force(seed):
 @pytest.mark.parametrize("force_approx", [False, True])
 def test_steiner_total_against_brute_force(seed, force_approx, monkeypatch):
     if force_approx:
-        monkeypatch.setattr(bh, "_EXACT_STEINER_MAX_NODES", -1)
+        monkeypatch.setattr(routing, "_EXACT_STEINER_MAX_NODES", -1)
     rng = np.random.default_rng(100 + seed)
     network, sites = _random_instance(rng, n_fibre=2, n_tower=5, n_site=3)
     huge = {"satellite_per_year_idr": 1e15}
@@ -398,7 +398,7 @@ def test_steiner_total_against_brute_force(seed, force_approx, monkeypatch):
 
 
 def test_mehlhorn_matches_networkx_on_a_larger_graph(monkeypatch):
-    monkeypatch.setattr(bh, "_EXACT_STEINER_MAX_NODES", -1)
+    monkeypatch.setattr(routing, "_EXACT_STEINER_MAX_NODES", -1)
     rng = np.random.default_rng(7)
     network, sites = _random_instance(rng, n_fibre=3, n_tower=40, n_site=15, size_m=100_000)
     b = plan_backhaul(sites, network, max_hop_m=20_000, costs={"satellite_per_year_idr": 1e15})
