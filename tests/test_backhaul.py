@@ -631,6 +631,28 @@ def test_ridge_with_no_relay_means_satellite(tmp_path):
     assert b.links["clearance_m"].iloc[0] > 0
 
 
+def test_per_node_mast_heights_decide_line_of_sight(tmp_path):
+    """The 500 m ridge between F1 and S1 (20 km apart): 600 m masts at both ends clear it
+    (the ray is at 600 m over the ridge); 600 m at one end only does not (the ray from 600 m
+    to 30 m is at 600 - 570 x 9.5 / 20 = 329 m where the ridge starts), so satellite."""
+    dem = _ridge_dem(tmp_path)
+    both = plan_backhaul(
+        pts({"S1": (20_000, 0)}, mast_height_m=[600.0]),
+        pts({"F1": (0, 0)}, kind=["fibre"], mast_height_m=[600.0]),
+        dem=dem,
+    )
+    assert both.sites.loc["S1", "route"] == ("S1", "F1")
+    assert both.links["kind"].tolist() == ["microwave"]
+    assert both.links["clearance_m"].iloc[0] > 50
+    for site_h, node_h in ((600.0, 30.0), (30.0, 600.0)):
+        one = plan_backhaul(
+            pts({"S1": (20_000, 0)}, mast_height_m=[site_h]),
+            pts({"F1": (0, 0)}, kind=["fibre"], mast_height_m=[node_h]),
+            dem=dem,
+        )
+        assert one.sites.loc["S1", "backhaul"] == "satellite"
+
+
 def test_without_site_relays_sites_only_use_the_network():
     network = net({"F1": ("fibre", 0, 0)})
     sites = pts({"S1": (0, 0), "S2": (25_000, 0), "S3": (50_000, 0)})
