@@ -210,7 +210,7 @@ def _settle_bucket(
     *,
     hi: float,
     cost: np.ndarray,
-    unchecked: np.ndarray,
+    checked: np.ndarray,
     dist: np.ndarray,
     check: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -225,7 +225,7 @@ def _settle_bucket(
     """
     spill: list[tuple[np.ndarray, ...]] = []
     resort, batch = True, 1
-    state = np.where(unchecked[e], 0, 1)  # 0 unknown, 1 clear, 2 blocked
+    state = np.where(checked[e], 1, 0)  # 0 unknown, 1 clear, 2 blocked
     while True:
         if resort:
             order = np.lexsort((par, key, tgt))
@@ -279,19 +279,21 @@ def _settle_bucket(
 def _lazy_routes(
     adj: sp.csr_matrix,
     cost: np.ndarray,
-    unchecked: np.ndarray,
+    checked: np.ndarray,
     check: Callable[[np.ndarray], np.ndarray],
     *,
     root: int,
     limit: float,
+    no_relay: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-cost routes from ``root`` over the links that are clear, checking links lazily.
 
     ``adj`` is the symmetric link matrix (data: link position + 1); ``cost`` the price of each
-    link (inf: no link), ``unchecked`` the links assumed clear until ``check(positions)`` (which
-    returns which are clear and updates ``cost`` and ``unchecked`` in place: a blocked link
-    gets its fibre price or inf). Every link costs ``_EPS_IDR`` more in the solver (fewer
-    links win a tie). The root's links (to fibre nodes) must cost 0.
+    link (inf: no link), ``checked`` False for the links assumed clear until
+    ``check(positions)`` (which returns which are clear and updates ``cost`` and ``checked``
+    in place: a blocked link gets its fibre price or inf). Every link costs ``_EPS_IDR`` more
+    in the solver (fewer links win a tie). The root's links (to fibre nodes) must cost 0.
+    Nodes flagged ``no_relay`` are reached but no route goes on through them.
 
     Dijkstra's algorithm, in buckets: after the root and its neighbours (the fibre nodes,
     at ``_EPS_IDR``), every link a settled node can still use joins two other nodes and costs
@@ -319,6 +321,8 @@ def _lazy_routes(
     new = first
     pool = (np.zeros(0), *(np.zeros(0, np.intp),) * 3)  # price, target, parent, edge
     while True:
+        if no_relay is not None:  # reached, but no route may go on through them
+            new = new[~no_relay[new]]
         u, v, e = _gather(adj, new)
         k = dist[u] + cost[e] + _EPS_IDR
         ok = ~done[v] & np.isfinite(k)
@@ -335,7 +339,7 @@ def _lazy_routes(
             *(a[take] for a in pool),
             hi=low + step,
             cost=cost,
-            unchecked=unchecked,
+            checked=checked,
             dist=dist,
             check=check,
         )
@@ -447,6 +451,116 @@ class Routing:
     terrestrial: np.ndarray  # per site: a route no dearer than satellite
     tree: np.ndarray  # links of the shared network
     method: str
+    # with capacities: per site (site order), its route's nodes (site first, fibre last)
+    # and links, its price (NaN for satellite) and why it has satellite (else None)
+    paths: list | None = None
+    own_cost: np.ndarray | None = None
+    note: np.ndarray | None = None
+
+
+def _capacitated_paths(
+    adj: sp.csr_matrix,
+    cost: np.ndarray,
+    checked: np.ndarray,
+    check: Callable[[np.ndarray], np.ndarray],
+    *,
+    root: int,
+    limit: float,
+    capacity: np.ndarray,
+    order: np.ndarray,
+    reachable: np.ndarray,
+    site_pos: np.ndarray,
+) -> tuple[list, np.ndarray, np.ndarray]:
+    """Route the sites one by one (``order``) through nodes that still have capacity.
+
+    Each site takes its least-cost route over clear links (:func:`_lazy_routes`). A node's
+    capacity is the most sites whose route passes through it (relayed by it, or
+    landing on it when it is a fibre node); a site's own node does not count for itself.
+    When a route fills a node, no later route goes through it (the routes are made again
+    without it). A site left without a route, or whose route costs more than satellite, gets
+    satellite. ``reachable`` (per site) says which sites had a route before any capacity
+    was used, to tell the two reasons apart.
+    """
+    n_sites = len(site_pos)
+    paths: list = [([int(p)], np.zeros(0, np.intp)) for p in site_pos]
+    own = np.full(n_sites, np.nan)
+    note = np.full(n_sites, None, dtype=object)
+    slot = np.full(root + 1, -1)
+    slot[site_pos] = np.arange(n_sites)
+    used = np.zeros(root + 1)
+    cap = np.append(capacity, np.inf)  # the root is not a node
+    full = cap <= 0
+
+    def routes() -> tuple[np.ndarray, ...]:
+        return _lazy_routes(adj, cost, checked, check, root=root, limit=limit, no_relay=full)
+
+    dist, pred, pred_edge = routes()
+    for s in order.tolist():
+        k = slot[s]
+        price = dist[s] - _EPS_IDR
+        if not (np.isfinite(price) and price <= limit - _EPS_IDR):
+            note[k] = (
+                "every route passes through a node at capacity"
+                if reachable[k]
+                else "no terrestrial route cheaper than satellite"
+            )
+            continue
+        nodes, edges = [s], []
+        cur = s
+        while pred[cur] != root:
+            edges.append(int(pred_edge[cur]))
+            cur = int(pred[cur])
+            nodes.append(cur)
+        through = np.array(nodes[1:], dtype=np.intp)
+        paths[k] = (nodes, np.array(edges, dtype=np.intp))
+        own[k] = float(cost[paths[k][1]].sum())
+        used[through] += 1
+        filled = through[used[through] >= cap[through]]
+        if len(filled):
+            full[filled] = True
+            dist, pred, pred_edge = routes()
+    return paths, own, note
+
+
+def _shared_network(
+    adj: sp.csr_matrix,
+    *,
+    find: Any,
+    gi: np.ndarray,
+    gj: np.ndarray,
+    cost: np.ndarray,
+    checked: np.ndarray,
+    settle: Callable[[np.ndarray], np.ndarray],
+    root: int,
+    term_sites: np.ndarray,
+    spt: np.ndarray,
+) -> tuple[np.ndarray, str]:
+    """Links joining the terminal sites to fibre (:func:`_plan_tree`), checked lazily.
+
+    The first ``_TREE_ROUNDS`` plans assume unchecked links clear and check the ones they
+    use; after that the network is planned on checked links only.
+    """
+    tree_rounds = 0
+    while True:
+        tree_rounds += 1
+        usable = np.isfinite(cost) & (checked | (tree_rounds <= _TREE_ROUNDS))
+        tree, method = _plan_tree(
+            len(adj.indptr) - 1,
+            gi,
+            gj,
+            np.where(usable, cost + _EPS_IDR, np.inf),
+            adj=adj,
+            find=find,
+            root=root,
+            term_sites=term_sites,
+            spt_edges=spt,
+        )
+        todo = tree[~checked[tree]]
+        if len(todo) == 0:
+            if tree_rounds > _TREE_ROUNDS and method != "none":
+                method += " (checked links)"
+            return tree, method
+        settle(todo)
 
 
 def route_sites(
@@ -457,6 +571,8 @@ def route_sites(
     sat_cost: float,
     check: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
     with_tree: bool,
+    capacity: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
 ) -> Routing:
     """Least-cost routes of the sites to fibre and the shared network, checking lazily.
 
@@ -464,13 +580,19 @@ def route_sites(
     ``kind``, ``clearance_m``, ``cost_idr`` and ``checked`` of the links checked with
     ``check(i, j) -> (clear, clearance_m)``. ``kind`` is per node ("fibre", "tower",
     "site"). ``with_tree=False`` only routes (no shared network).
+
+    ``capacity`` (per node, inf: unlimited): with any finite value the sites are routed one
+    by one (:func:`_capacitated_paths`, in ``priority`` order, then by their own least
+    cost, then by position) and the network is the union of their routes.
     """
     site_pos = np.flatnonzero(kind == "site")
+    if priority is None:
+        priority = np.zeros(len(site_pos))
     # Plan on the links assumed clear, ask the terrain about the links the plan uses, drop
     # (or turn into fibre) the blocked ones, and plan again, until every link used is
     # checked. Blocked links only make plans dearer, so the final plan is as good on the
     # checked graph as on the full one: optimal routes stay optimal, the Steiner bound holds.
-    root, n_checked, calls, tree_rounds = n, 0, 0, 0
+    root, n_checked, calls = n, 0, 0
     fibre_nodes = np.flatnonzero(kind == "fibre")
     n_links = len(links["i"])
     gi = np.concatenate([links["i"], np.full(len(fibre_nodes), root)]).astype(np.intp)
@@ -503,39 +625,34 @@ def route_sites(
         cost[blocked] = fibre_cost[blocked]  # inf when no fibre end: gone
         return ok
 
-    dist, pred, pred_edge = _lazy_routes(
-        pos_of,
-        cost,
-        ~checked,
-        settle,
-        root=root,
-        limit=sat_cost + 1e-6 + _EPS_IDR,
-    )
+    limit = sat_cost + 1e-6 + _EPS_IDR
+    dist, pred, pred_edge = _lazy_routes(pos_of, cost, checked, settle, root=root, limit=limit)
     route_cost = dist[site_pos] - _EPS_IDR
     terrestrial = np.isfinite(route_cost) & (route_cost <= sat_cost + 1e-6)
-    spt = _route_edges(pred, pred_edge, site_pos[terrestrial])
-    term_sites = site_pos[terrestrial] if with_tree else site_pos[:0]
-    while True:
-        tree_rounds += 1
-        # the first plans assume unchecked links clear; after a few, checked links only
-        usable = np.isfinite(cost) & (checked | (tree_rounds <= _TREE_ROUNDS))
-        tree, method = _plan_tree(
-            n + 1,
-            gi,
-            gj,
-            np.where(usable, cost + _EPS_IDR, np.inf),
-            adj=pos_of,
-            find=find,
+    paths = own = note = None
+    if capacity is not None and np.isfinite(capacity).any():
+        paths, own, note = _capacitated_paths(
+            pos_of,
+            cost,
+            checked,
+            settle,
             root=root,
-            term_sites=term_sites,
-            spt_edges=spt,
+            limit=limit,
+            capacity=capacity,
+            order=site_pos[np.lexsort((np.arange(len(site_pos)), priority, route_cost))],
+            reachable=terrestrial,
+            site_pos=site_pos,
         )
-        todo = tree[~checked[tree]]
-        if len(todo) == 0:
-            if tree_rounds > _TREE_ROUNDS and method != "none":
-                method += " (checked links)"
-            break
-        settle(todo)
+        terrestrial = np.array([len(p) > 1 for p, _ in paths], dtype=bool)
+        tree = np.unique(np.concatenate([np.zeros(0, np.intp), *(e for _, e in paths)]))
+        method = "capacitated routes"
+    else:
+        tree, method = _shared_network(
+            pos_of, find=find, gi=gi, gj=gj, cost=cost, checked=checked, settle=settle,
+            root=root,
+            term_sites=site_pos[terrestrial] if with_tree else site_pos[:0],
+            spt=_route_edges(pred, pred_edge, site_pos[terrestrial]),
+        )  # fmt: skip
     links["cost_idr"] = cost[:n_links]
     links["checked"] = checked[:n_links]
     log.info("plan_backhaul: %d links checked for line of sight in %d batches", n_checked, calls)
@@ -548,6 +665,9 @@ def route_sites(
         pred=pred,
         pred_edge=pred_edge,
         terrestrial=terrestrial,
-        tree=tree,
+        tree=tree.astype(np.intp),
         method=method,
+        paths=paths,
+        own_cost=own,
+        note=note,
     )

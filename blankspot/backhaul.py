@@ -99,7 +99,10 @@ class Backhaul:
         fibre node along the planned links; just the site for satellite), ``fibre_id`` (the
         point of presence reached, or None), ``backhaul_cost_idr`` (the site's least-cost
         backhaul on its own: its cheapest terrestrial route, or satellite for
-        ``satellite_years``), ``backhaul_m`` (length of the route, metres), ``geometry``.
+        ``satellite_years``; with capacities, the price of the route it was given),
+        ``backhaul_m`` (length of the route, metres), ``backhaul_note`` (why a site has
+        satellite: "no terrestrial route cheaper than satellite" or "every route passes
+        through a node at capacity"; missing otherwise), ``geometry``.
     links : GeoDataFrame
         The links to build, one LineString each (working CRS), from the end nearer the sites
         to the end nearer fibre: ``from_id``, ``to_id``, ``kind`` ("microwave" or "fibre"),
@@ -117,7 +120,8 @@ class Backhaul:
         The links' cost (each shared link once) plus satellite for the satellite sites.
     steiner : str
         How the shared network was chosen: ``"exact"``, ``"mehlhorn"`` (2-approximation) or
-        ``"shortest paths"`` (the union of the least-cost routes was cheaper).
+        ``"shortest paths"`` (the union of the least-cost routes was cheaper), or
+        ``"capacitated routes"`` (node capacities given: the union of the sites' routes).
     costs : dict
         The prices used (defaults merged with the caller's).
     crs : pyproj.CRS
@@ -279,6 +283,23 @@ def _heights(gdf: pd.DataFrame, default: float, what: str) -> np.ndarray:
     return np.where(np.isnan(h), default, h)
 
 
+def _capacities(gdf: pd.DataFrame, what: str) -> np.ndarray:
+    """Read the ``capacity`` column (sites a node may carry); inf where empty or absent."""
+    if "capacity" not in gdf.columns:
+        return np.full(len(gdf), np.inf)
+    raw = gdf["capacity"]
+    c = pd.to_numeric(raw, errors="coerce").to_numpy("float64")
+    bad = (raw.notna().to_numpy(bool) & np.isnan(c)) | (c < 0) | (np.isfinite(c) & (c % 1 != 0))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{what}: column 'capacity' is {raw.iloc[k]!r} in row {gdf.index[k]!r}; give the "
+            "number of sites whose backhaul may pass through the node (a whole number >= 0), "
+            "or leave it empty for no limit."
+        )
+    return np.where(np.isnan(c), np.inf, c)
+
+
 def _site_frame(sites: Any) -> gpd.GeoDataFrame:
     """Return the sites as a GeoDataFrame indexed by site id (str)."""
     if hasattr(sites, "sites") and hasattr(sites, "assessment"):  # a Plan
@@ -357,12 +378,15 @@ def plan_backhaul(
     sites
         A :class:`~blankspot.prioritise.Plan` (its ``sites``, ids from ``site_id``) or a
         GeoDataFrame of site points (ids from the index; polygons use a point inside).
-        An optional ``mast_height_m`` column overrides ``mast_height_m`` per site.
+        An optional ``mast_height_m`` column overrides ``mast_height_m`` per site, an
+        optional ``capacity`` column limits the sites it relays (see Notes), an optional
+        ``rank`` column (a plan's) sets the order in which capacity is handed out.
     network
         Existing nodes, a GeoDataFrame of points with a ``kind`` column: ``"fibre"`` (a
         fibre point of presence) or ``"tower"`` (an existing tower that can relay
         microwave, e.g. from :func:`blankspot.read_towers`); ids from the index. An
-        optional ``mast_height_m`` column gives each node's antenna height.
+        optional ``mast_height_m`` column gives each node's antenna height, an optional
+        ``capacity`` column the most sites whose route may pass through it (see Notes).
     dem
         Digital elevation model for line of sight: a :class:`~blankspot.terrain.Dem` or
         anything :func:`blankspot.terrain.read_dem` takes (a GeoTIFF, SRTM ``.hgt`` tiles).
@@ -428,7 +452,17 @@ def plan_backhaul(
     union of the least-cost routes when that is cheaper; ``total_cost_idr`` pays each link
     once. ``route`` follows the planned links. Ties go to the node that comes first in
     (kind, id) order and to fewer links, so the result does not depend on row order.
-    Node capacity (radios per mast, Mbps) is not modelled.
+    Capacity: a node's ``capacity`` is the most sites whose route passes through it,
+    relayed by it (a tower, or a site) or landing on it (a fibre node); a site's own route
+    does not count against it; empty means no limit, 0 means it relays nobody. With any
+    capacity given, the sites are routed one at a time, in ``rank`` order when the sites
+    have that column, else cheapest own route first (ties by id), each on its least-cost
+    route through nodes that still have room (the routes are made again whenever a node
+    fills). A site left without a route gets satellite, ``backhaul_note`` saying why. The
+    network is then the union of these routes, each link paid once (no Steiner tree: it
+    would move routes onto full nodes), and ``steiner`` is "capacitated routes". This is
+    a greedy, deterministic rule, not an optimum: an earlier site may take the last slot of
+    a node that a later site needed more. Capacity in Mbps is not modelled.
 
     Examples
     --------
@@ -524,9 +558,10 @@ def _plan_backhaul(
     kind = np.concatenate([net["kind"].to_numpy(object), np.full(len(site_gdf), "site", object)])
     xy = np.concatenate([net_pts, site_pts]).reshape(-1, 2)
     height = np.concatenate([_heights(net, mast, "network"), _heights(site_gdf, mast, "sites")])
+    capacity = np.concatenate([_capacities(net, "network"), _capacities(site_gdf, "sites")])
     rank = {"fibre": 0, "tower": 1, "site": 2}
     order = np.lexsort((ids.astype(str), np.array([rank[k] for k in kind])))
-    ids, kind, xy, height = ids[order], kind[order], xy[order], height[order]
+    ids, kind, xy, height, capacity = (a[order] for a in (ids, kind, xy, height, capacity))
     n = len(ids)
 
     links = candidate_links(
@@ -547,43 +582,49 @@ def _plan_backhaul(
         frequency_ghz=frequency_ghz,
         fresnel_clearance=fresnel_clearance,
     )
-    r = route_sites(links, n=n, kind=kind, sat_cost=sat_cost, check=check, with_tree=with_tree)
-    gi, gj, cost, tree, method, terrestrial = r.gi, r.gj, r.cost, r.tree, r.method, r.terrestrial
-    pred, pred_edge, root = r.pred, r.pred_edge, r.root
-    parent, edge = _tree_routes(n + 1, gi, gj, tree, root)
+    priority = (
+        pd.to_numeric(site_gdf["rank"], errors="coerce").to_numpy("float64")
+        if "rank" in site_gdf.columns
+        else np.zeros(len(site_gdf))
+    )
+    r = route_sites(
+        links,
+        n=n,
+        kind=kind,
+        sat_cost=sat_cost,
+        check=check,
+        with_tree=with_tree,
+        capacity=capacity,
+        priority=np.nan_to_num(priority[order[kind == "site"] - len(net)], nan=np.inf),
+    )
+    terrestrial, method = r.terrestrial, r.method
+    if r.paths is not None:  # capacities: each site on its own route
+        paths, own, note = r.paths, r.own_cost, r.note
+    else:
+        parent, edge = _tree_routes(n + 1, r.gi, r.gj, r.tree, r.root)
+        paths = _tree_paths(parent, edge, np.where(terrestrial, site_pos, -1), r.root)
+        paths = [
+            p if t else ([int(s)], p[1][:0])
+            for p, t, s in zip(paths, terrestrial, site_pos, strict=True)
+        ]
+        own = np.full(len(site_pos), np.nan)
+        own[terrestrial] = _own_cost(r.pred, r.pred_edge, site_pos[terrestrial], r.cost)
+        note = np.where(terrestrial, None, "no terrestrial route cheaper than satellite")
     sites_out = _site_table(
         ids=ids,
-        kind=kind,
         xy=xy,
         site_pos=site_pos,
+        paths=paths,
         terrestrial=terrestrial,
-        parent=parent,
-        edge=edge,
-        root=root,
+        own_cost=own,
+        note=note.astype(object),
         links=links,
-        gi=gi,
-        gj=gj,
-        cost=cost,
         sat_cost=sat_cost,
         crs=work,
-        pred=pred,
-        pred_edge=pred_edge,
     )
     # back to the input order
     sites_out = sites_out.loc[site_gdf.index]
-    links_out = _links_table(
-        ids=ids,
-        xy=xy,
-        links=links,
-        tree=tree,
-        gi=gi,
-        gj=gj,
-        parent=parent,
-        edge=edge,
-        site_pos=site_pos,
-        terrestrial=terrestrial,
-        crs=work,
-    )
+    links_out = _links_table(ids=ids, xy=xy, links=links, paths=paths, crs=work)
     total = float(links_out["cost_idr"].sum()) + sat_cost * int((~terrestrial).sum())
     real = np.isfinite(links["cost_idr"])
     feasible = {
@@ -629,103 +670,73 @@ def _plan_backhaul(
     )
 
 
-def _site_table(
-    *,
-    ids: np.ndarray,
-    kind: np.ndarray,
-    xy: np.ndarray,
-    site_pos: np.ndarray,
-    terrestrial: np.ndarray,
-    parent: np.ndarray,
-    edge: np.ndarray,
-    root: int,
-    links: dict[str, np.ndarray],
-    gi: np.ndarray,
-    gj: np.ndarray,
-    cost: np.ndarray,
-    sat_cost: float,
-    crs: CRS,
-    pred: np.ndarray,
-    pred_edge: np.ndarray,
-) -> gpd.GeoDataFrame:
-    n_sites = len(site_pos)
-    extra = len(gi) - len(links["i"])  # the fibre nodes' links to the root
-    link_kind = np.concatenate([links["kind"], np.full(extra, "", dtype=object)])
-    length = np.concatenate([links["length_m"], np.zeros(extra)])
-    # walk every site's route up the tree at once
-    routes: list[list[str]] = [[ids[p]] for p in site_pos]
-    hops = np.zeros(n_sites, dtype=np.int64)
-    metres = np.zeros(n_sites)
-    route_cost = np.zeros(n_sites)
-    fibre_id = np.full(n_sites, None, dtype=object)
-    cur = np.where(terrestrial, site_pos, -1)
-    while True:
-        live = np.flatnonzero((cur >= 0) & (cur != root))
-        if len(live) == 0:
-            break
-        e = edge[cur[live]]
-        hops[live] += link_kind[e] == "microwave"
-        metres[live] += length[e]
-        route_cost[live] += cost[e]
-        nxt = parent[cur[live]]
-        for k, p in zip(live.tolist(), nxt.tolist(), strict=True):
-            if p != root:
-                routes[k].append(ids[p])
-            else:
-                fibre_id[k] = routes[k][-1]
+def _tree_paths(
+    parent: np.ndarray, edge: np.ndarray, starts: np.ndarray, root: int
+) -> list[tuple[list[int], np.ndarray]]:
+    """Nodes (start first, fibre node last) and links from each start up the tree."""
+    nodes: list[list[int]] = [[int(p)] for p in starts]
+    edges: list[list[int]] = [[] for _ in starts]
+    cur = np.asarray(starts, dtype=np.intp).copy()
+    live = np.arange(len(cur))
+    while len(live):
+        nxt, e = parent[cur[live]], edge[cur[live]]
+        go = (nxt != root) & (nxt >= 0)
+        for k, p, ee in zip(live[go].tolist(), nxt[go].tolist(), e[go].tolist(), strict=True):
+            nodes[k].append(p)
+            edges[k].append(ee)
         cur[live] = nxt
-    backhaul = np.where(~terrestrial, "satellite", np.where(hops > 0, "microwave", "fibre")).astype(
-        object
-    )
-    return gpd.GeoDataFrame(
-        {
-            "backhaul": backhaul,
-            "hops": hops,
-            "route": [tuple(r) for r in routes],
-            "fibre_id": fibre_id,
-            "backhaul_cost_idr": np.where(terrestrial, np.nan, sat_cost),
-            "backhaul_m": np.where(terrestrial, metres, np.nan),
-        },
-        geometry=shapely.points(xy[site_pos]),
-        index=pd.Index(ids[site_pos], name="site_id", dtype=object),
-        crs=crs,
-    ).pipe(
-        _least_cost,
-        pred=pred,
-        pred_edge=pred_edge,
-        site_pos=site_pos,
-        terrestrial=terrestrial,
-        cost=cost,
-    )
+        live = live[go]
+    return [(n, np.array(e, dtype=np.intp)) for n, e in zip(nodes, edges, strict=True)]
 
 
-def _least_cost(
-    table: gpd.GeoDataFrame,
-    *,
-    pred: np.ndarray,
-    site_pos: np.ndarray,
-    terrestrial: np.ndarray,
-    pred_edge: np.ndarray,
-    cost: np.ndarray,
-) -> gpd.GeoDataFrame:
-    """Fill ``backhaul_cost_idr`` of the terrestrial sites with their own cheapest route.
+def _own_cost(
+    pred: np.ndarray, pred_edge: np.ndarray, starts: np.ndarray, cost: np.ndarray
+) -> np.ndarray:
+    """Price of each start's own least-cost route (``pred`` from the fibre root).
 
-    Sums the true prices along the least-cost paths (``pred``, from the fibre root), without
-    the tie-break epsilon of the solver weights.
+    Sums the true prices, without the tie-break epsilon of the solver weights.
     """
-    cur = site_pos[terrestrial].copy()
+    cur = np.asarray(starts, dtype=np.intp).copy()
     total = np.zeros(len(cur))
     while True:
         live = np.flatnonzero(pred[cur] >= 0)
         if len(live) == 0:
-            break
-        p = pred[cur[live]]
+            return total
         total[live] += cost[pred_edge[cur[live]]]
-        cur[live] = p
-    out = table["backhaul_cost_idr"].to_numpy("float64").copy()
-    out[terrestrial] = total
-    table["backhaul_cost_idr"] = out
-    return table
+        cur[live] = pred[cur[live]]
+
+
+def _site_table(
+    *,
+    ids: np.ndarray,
+    xy: np.ndarray,
+    site_pos: np.ndarray,
+    paths: list[tuple[list[int], np.ndarray]],
+    terrestrial: np.ndarray,
+    own_cost: np.ndarray,
+    note: np.ndarray,
+    links: dict[str, np.ndarray],
+    sat_cost: float,
+    crs: CRS,
+) -> gpd.GeoDataFrame:
+    """One row per site (site order) from its route (``paths``) and its own price."""
+    hops = np.array([int((links["kind"][e] == "microwave").sum()) for _, e in paths], np.int64)
+    metres = np.array([float(links["length_m"][e].sum()) for _, e in paths])
+    backhaul = np.where(~terrestrial, "satellite", np.where(hops > 0, "microwave", "fibre"))
+    return gpd.GeoDataFrame(
+        {
+            "backhaul": backhaul.astype(object),
+            "hops": hops,
+            "route": [tuple(ids[n]) for n, _ in paths],
+            "fibre_id": [ids[n[-1]] if len(n) > 1 else None for n, _ in paths],
+            "backhaul_cost_idr": np.where(terrestrial, own_cost, sat_cost),
+            "backhaul_m": np.where(terrestrial, metres, np.nan),
+            "backhaul_note": note,
+        },
+        geometry=shapely.points(xy[site_pos]),
+        index=pd.Index(ids[site_pos], name="site_id", dtype=object),
+        crs=crs,
+    )
 
 
 def _links_table(
@@ -733,29 +744,17 @@ def _links_table(
     ids: np.ndarray,
     xy: np.ndarray,
     links: dict[str, np.ndarray],
-    tree: np.ndarray,
-    gi: np.ndarray,
-    gj: np.ndarray,
-    parent: np.ndarray,
-    edge: np.ndarray,
-    site_pos: np.ndarray,
-    terrestrial: np.ndarray,
+    paths: list[tuple[list[int], np.ndarray]],
     crs: CRS,
 ) -> gpd.GeoDataFrame:
-    real = tree[tree < len(links["i"])]
-    # orient each link child -> parent (towards fibre); count the sites routed through it
-    child = np.where(parent[gi[real]] == gj[real], gi[real], gj[real])
-    par = np.where(child == gi[real], gj[real], gi[real])
-    through = np.zeros(len(gi), dtype=np.int64)
-    cur = site_pos[terrestrial].copy()
-    while len(cur):
-        e = edge[cur]
-        ok = e >= 0
-        np.add.at(through, e[ok], 1)
-        cur = parent[cur[ok]]
-        cur = cur[cur >= 0]
+    """Return the links the routes use, each once, oriented along the route (to fibre)."""
+    e_all = np.concatenate([np.zeros(0, np.intp), *(e for _, e in paths)])
+    child = np.concatenate([np.zeros(0, np.intp), *(np.asarray(n[:-1], np.intp) for n, _ in paths)])
+    par = np.concatenate([np.zeros(0, np.intp), *(np.asarray(n[1:], np.intp) for n, _ in paths)])
+    real, first, n_sites = np.unique(e_all, return_index=True, return_counts=True)
+    child, par = child[first], par[first]
     order = np.lexsort((ids[par].astype(str), ids[child].astype(str)))
-    real, child, par = real[order], child[order], par[order]
+    real, child, par, n_sites = real[order], child[order], par[order], n_sites[order]
     lines = (
         shapely.linestrings(
             np.stack([xy[child], xy[par]], axis=1).reshape(-1, 2),
@@ -772,7 +771,7 @@ def _links_table(
             "length_m": links["length_m"][real],
             "clearance_m": links["clearance_m"][real],
             "cost_idr": links["cost_idr"][real],
-            "n_sites": through[real],
+            "n_sites": n_sites.astype(np.int64),
         },
         geometry=gpd.GeoSeries(lines, crs=crs),
         crs=crs,

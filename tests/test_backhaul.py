@@ -790,3 +790,94 @@ def test_lazy_checks_equal_eager_checks_on_larger_instances(tmp_path, seed):
     # every built microwave link was checked and is clear
     mw = b.links[b.links["kind"] == "microwave"]
     assert (mw["clearance_m"] > 0).all()
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def _capacity_case(**tower_cols):
+    """F1 at 0; T1 20 km east; S1 40 km east and S2 40 km east, 5 km north: beyond 30 km of
+    F1, both reach fibre only through T1 (2 hops, Rp 640 m each, cheaper than satellite)."""
+    network = pts({"F1": (0, 0), "T1": (20_000, 0)}, kind=["fibre", "tower"], **tower_cols)
+    sites = pts({"S1": (40_000, 0), "S2": (40_000, 5_000)})
+    return network, sites
+
+
+def test_capacity_full_tower_sends_the_later_site_to_satellite():
+    network, sites = _capacity_case(capacity=[None, 1])
+    free = plan_backhaul(sites, network.drop(columns="capacity"))
+    assert free.sites["backhaul"].tolist() == ["microwave", "microwave"]
+    b = plan_backhaul(sites, network)
+    assert b.steiner == "capacitated routes"
+    # equal own prices (2 hops): S1 first by id takes T1's one slot
+    assert b.sites.loc["S1", "route"] == ("S1", "T1", "F1")
+    assert b.sites.loc["S1", "backhaul_cost_idr"] == pytest.approx(2 * MW)
+    assert b.sites.loc["S2", "backhaul"] == "satellite"
+    assert b.sites.loc["S2", "route"] == ("S2",)
+    assert b.sites.loc["S2", "backhaul_cost_idr"] == pytest.approx(SAT)
+    assert b.sites.loc["S2", "backhaul_note"] == "every route passes through a node at capacity"
+    assert pd.isna(b.sites.loc["S1", "backhaul_note"])
+    assert b.links["n_sites"].tolist() == [1, 1]
+    assert b.total_cost_idr == pytest.approx(2 * MW + SAT)
+    # two slots: both through T1, the links T1-F1 shared
+    b = plan_backhaul(sites, network.assign(capacity=[None, 2]))
+    assert b.sites["backhaul"].tolist() == ["microwave", "microwave"]
+    shared = b.links[(b.links["from_id"] == "T1")]
+    assert shared["n_sites"].tolist() == [2]
+    assert b.total_cost_idr == pytest.approx(3 * MW)
+
+
+def test_capacity_order_follows_the_rank_column():
+    network, sites = _capacity_case(capacity=[None, 1])
+    b = plan_backhaul(sites.assign(rank=[2, 1]), network)
+    assert b.sites.loc["S2", "route"] == ("S2", "T1", "F1")
+    assert b.sites.loc["S1", "backhaul"] == "satellite"
+
+
+def test_capacity_full_node_is_avoided_when_another_route_exists():
+    """T2 (20 km east, 8 km north; no limit) also reaches F1 and S2: S2 goes through it."""
+    network = pts(
+        {"F1": (0, 0), "T1": (20_000, 0), "T2": (20_000, 8_000)},
+        kind=["fibre", "tower", "tower"],
+        capacity=[np.nan, 1, np.nan],
+    )
+    _, sites = _capacity_case()
+    b = plan_backhaul(sites, network)
+    assert b.sites.loc["S1", "route"] == ("S1", "T1", "F1")
+    assert b.sites.loc["S2", "route"] == ("S2", "T2", "F1")
+    assert b.total_cost_idr == pytest.approx(4 * MW)
+
+
+def test_capacity_of_a_fibre_node_and_of_a_relaying_site():
+    # F1 takes one site: S1 (1 km drop, Rp 145 m) first, S2 (1.2 km) gets satellite
+    network = pts({"F1": (0, 0)}, kind=["fibre"], capacity=[1])
+    sites = pts({"S1": (1_000, 0), "S2": (0, 1_200)})
+    b = plan_backhaul(sites, network)
+    assert b.sites.loc["S1", "route"] == ("S1", "F1")
+    assert b.sites.loc["S1", "backhaul_cost_idr"] == pytest.approx(FIBRE_KM)
+    assert b.sites.loc["S2", "backhaul"] == "satellite"
+    # S2 reaches fibre only through S1: a site with capacity 0 relays nobody
+    network = net({"F1": ("fibre", 0, 0)})
+    sites = pts({"S1": (25_000, 0), "S2": (50_000, 0)})
+    assert plan_backhaul(sites, network).sites.loc["S2", "route"] == ("S2", "S1", "F1")
+    # capacity 1: S1 relays S2 (its own route does not count against it)
+    b = plan_backhaul(sites.assign(capacity=[1, None]), network)
+    assert b.sites.loc["S2", "route"] == ("S2", "S1", "F1")
+    b = plan_backhaul(sites.assign(capacity=[0, None]), network)
+    assert b.sites.loc["S1", "route"] == ("S1", "F1")
+    assert b.sites.loc["S2", "backhaul"] == "satellite"
+    assert b.sites.loc["S2", "backhaul_note"] == "every route passes through a node at capacity"
+
+
+def test_no_capacity_values_means_no_limit():
+    network, sites = _capacity_case(capacity=[None, None])
+    b = plan_backhaul(sites, network)
+    assert b.steiner != "capacitated routes"
+    assert b.sites["backhaul"].tolist() == ["microwave", "microwave"]
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "two"])
+def test_bad_capacity(value):
+    network, sites = _capacity_case(capacity=[None, value])
+    with pytest.raises(InputError, match=r"network: column 'capacity' is .* in row 'T1'"):
+        plan_backhaul(sites, network)
