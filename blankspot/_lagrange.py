@@ -40,6 +40,7 @@ __all__ = [
     "LagrangianResult",
     "cover_count",
     "dominated_sites",
+    "lagrangian_at",
     "lagrangian_bound",
     "plan_value",
     "swap_search",
@@ -49,6 +50,8 @@ log = logging.getLogger("blankspot")
 
 #: Subgradient steps between two tries of the Lagrangian heuristic (pick + swaps).
 HEURISTIC_EVERY = 40
+#: At most this share of the time goes to the heuristic.
+HEURISTIC_SHARE = 0.2
 #: Stop when the bound improved by less than this (relative) over ``_STALL_WINDOW`` steps.
 _STALL_REL = 2e-5
 _STALL_WINDOW = 150
@@ -283,17 +286,21 @@ class LagrangianResult:
         Upper bound on every plan within ``k`` and the budget.
     site_bound : numpy.ndarray
         For each site, an upper bound on every such plan that contains it.
+    site_out_bound : numpy.ndarray
+        For each site, an upper bound on every such plan without it (fixing in: a site
+        whose bound is below a known plan's value is in every better plan).
     best_sites, best_value
         The best plan found (start plans, relaxation picks and swaps) and its value.
     iterations, seconds
         Subgradient steps taken and time spent.
     stopped : str
         Why it stopped: ``"proved"`` (the bound meets the best plan), ``"converged"``,
-        ``"time limit"`` or ``"step limit"``.
+        ``"time limit"``, ``"step limit"`` or ``"small enough"`` (``stop_sites``).
     """
 
     bound: float
     site_bound: np.ndarray
+    site_out_bound: np.ndarray
     best_sites: np.ndarray
     best_value: float
     iterations: int
@@ -313,6 +320,7 @@ def lagrangian_bound(
     max_iter: int = 5000,
     heuristics: bool = True,
     shrink: bool = True,
+    stop_sites: int = 0,
     progress: str | None = None,
 ) -> LagrangianResult:
     """Bound the maximal covering problem by subgradient optimisation of its Lagrangian.
@@ -335,6 +343,9 @@ def lagrangian_bound(
         Every ``SHRINK_EVERY`` steps, drop the sites whose bound is below the best plan
         (and the demand only they cover) and go on with the smaller instance: its optimum
         is the same, and each step gets cheaper.
+    stop_sites
+        Stop (``stopped="small enough"``) once shrinking has left at most this many sites,
+        for a caller that solves the rest another way (the LP relaxation).
     progress
         Description of a terminal progress bar (shown only when stderr is a terminal).
 
@@ -377,6 +388,7 @@ def lagrangian_bound(
     step_scale, stall = 1.0, 0
     history: list[float] = []
     tried: set[bytes] = set()
+    heuristic_s = 0.0
     stopped = "step limit"
     bar = _progress(max_iter, progress) if progress else None
     it = 0
@@ -395,11 +407,14 @@ def lagrangian_bound(
                 step_scale, stall = step_scale / 2, 0
         bound = min(bound, cur_best)
         history.append(bound)
-        if heuristics and (it == 1 or it % HEURISTIC_EVERY == 0):
+        # the heuristic (swaps) may take at most HEURISTIC_SHARE of the time so far
+        cheap = heuristic_s <= HEURISTIC_SHARE * (time.perf_counter() - t0)
+        if heuristics and (it == 1 or (it % HEURISTIC_EVERY == 0 and cheap)):
             plan = _integral_pick(picked, frac)
             key = plan.tobytes()
             if len(plan) and key not in tried:
                 tried.add(key)
+                t_h = time.perf_counter()
                 plan, v = swap_search(
                     cur.A,
                     cur.w,
@@ -410,6 +425,7 @@ def lagrangian_bound(
                     allowed=cur.allowed,
                     deadline=deadline,
                 )
+                heuristic_s += time.perf_counter() - t_h
                 if v > lower + 1e-9 * max(1.0, lower):
                     best_sites, lower = cols[plan], v
         if bar is not None:
@@ -432,10 +448,17 @@ def lagrangian_bound(
             alive = sb >= lower - 1e-9 * max(1.0, lower)
             alive[np.flatnonzero(np.isin(cols, best_sites))] = True
             if alive.sum() <= SHRINK_BELOW * len(alive):
+                log.debug(
+                    "Lagrangian step %d (%.1f s): bound %.6g, %d of %d sites left",
+                    it, time.perf_counter() - t0, bound, int(alive.sum()), m,
+                )  # fmt: skip
                 site_bound[cols[~alive]] = sb[~alive]
                 cur, lam = cur.restrict(alive, cur_lam)
                 cols = cols[alive]
                 cur_best, stall, tried = math.inf, 0, set()
+                if len(cols) <= stop_sites:
+                    stopped = "small enough"
+                    break
                 continue
         # subgradient of L at lam: (A x)_i - y_i; move lam against it (Polyak step)
         ax = _weighted_cover(cur.A, picked, frac)
@@ -448,10 +471,15 @@ def lagrangian_bound(
         lam = np.clip(lam - step * sub, 0.0, cur.w)
     if bar is not None:
         bar.close()
+    # a site dropped while shrinking is in no plan better than `lower`: leaving it out
+    # costs nothing, so its out-bound is the bound itself
+    site_out_bound = np.full(m, math.inf)
     if math.isfinite(cur_best):
         site_bound[cols] = _site_bounds(cur_best, cur_r, cur_thresh, k)
+        site_out_bound[cols] = _site_out_bounds(cur_best, cur_r, k)
     site_bound[~allowed_all] = -math.inf
     bound = max(bound, lower)
+    site_out_bound = np.minimum(site_out_bound, bound)
     seconds = time.perf_counter() - t0
     log.info(
         "Lagrangian bound %.6g after %d subgradient steps (%.1f s, %s); best plan %.6g; "
@@ -467,12 +495,60 @@ def lagrangian_bound(
     return LagrangianResult(
         bound=float(bound),
         site_bound=site_bound,
+        site_out_bound=site_out_bound,
         best_sites=np.sort(best_sites),
         best_value=float(lower),
         iterations=it,
         seconds=seconds,
         stopped=stopped,
     )
+
+
+@dataclass(frozen=True)
+class BoundAt:
+    """The Lagrangian bound at given multipliers (:func:`lagrangian_at`)."""
+
+    bound: float
+    site_bound: np.ndarray
+    site_out_bound: np.ndarray
+
+
+def lagrangian_at(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    lam: np.ndarray,
+    *,
+    k: int | None,
+    costs: np.ndarray | None = None,
+    budget: float | None = None,
+) -> BoundAt:
+    """Evaluate the bound and the site bounds at the multipliers ``lam`` (clipped to [0, w]).
+
+    Valid for any ``lam``: this is how multipliers from elsewhere (the LP relaxation's
+    duals) are turned into bounds without trusting their accuracy.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csc_matrix(np.array([[1, 0], [1, 0], [0, 1]], dtype=bool))
+    >>> at = lagrangian_at(A, np.array([5.0, 5.0, 1.0]), np.array([5.0, 5.0, 1.0]), k=1)
+    >>> at.bound, at.site_bound.tolist(), at.site_out_bound.tolist()
+    (10.0, [10.0, 1.0], [1.0, 10.0])
+    """
+    w = np.asarray(w, dtype="float64")
+    lam = np.clip(np.asarray(lam, dtype="float64"), 0.0, w)
+    m = A.shape[1]
+    allowed = np.ones(m, dtype=bool)
+    if budget is not None and costs is not None:
+        allowed &= costs <= budget * (1 + 1e-12)
+    At = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=(m, A.shape[0]))
+    site_part, r, thresh, _, _ = _site_side(
+        At @ lam, k=k, costs=costs, budget=budget, allowed=allowed
+    )
+    bound = float(np.maximum(0.0, w - lam).sum()) + site_part
+    site_bound = _site_bounds(bound, r, thresh, k)
+    site_bound[~allowed] = -math.inf
+    return BoundAt(bound, site_bound, np.minimum(_site_out_bounds(bound, r, k), bound))
 
 
 @dataclass(frozen=True)
@@ -533,6 +609,23 @@ def _site_bounds(bound: float, r: np.ndarray, thresh: float, k: int | None) -> n
     else:
         neg = r < 0
         out[neg] = bound + r[neg]
+    return out
+
+
+def _site_out_bounds(bound: float, r: np.ndarray, k: int | None) -> np.ndarray:
+    """Bound on any plan without each site: leaving out a picked site costs its ``r_j``.
+
+    The relaxed site problem picks the ``k`` largest positive reduced values ``r`` (all
+    positive ones without ``k``); without site ``j`` the next one, the ``(k+1)``-th largest
+    positive value (0 when there is none), takes its place.
+    """
+    pos = np.maximum(r, 0.0)
+    if k is None or np.count_nonzero(pos) <= k:
+        return bound - pos
+    order = np.argsort(-pos, kind="stable")
+    out = np.full(len(r), bound)
+    top = order[:k]
+    out[top] = bound - pos[top] + pos[order[k]]
     return out
 
 

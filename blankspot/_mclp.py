@@ -9,8 +9,8 @@ optionally, site costs. :mod:`blankspot.ranking` builds those from GeoDataFrames
 * :func:`aggregate_demand` -- merge demand rows with the same set of covering sites and drop
   rows no site covers; the optimum and every marginal gain are unchanged.
 * :func:`greedy_mclp` -- lazy greedy (CELF) with an online upper bound.
-* :func:`exact_mclp` -- proven optimum: swaps and the Lagrangian bound of
-  :mod:`blankspot._lagrange` shrink the instance, then HiGHS (``highspy``) solves the rest.
+* :func:`lp_bound` -- the LP relaxation (HiGHS); :func:`blankspot._exact.exact_mclp` solves
+  the integer program to proven optimality.
 * :func:`order_by_marginal` -- rank a given set of sites by marginal contribution.
 
 Site ties are always broken by the smaller column index, so callers that sort the
@@ -26,7 +26,6 @@ import logging
 import math
 import os
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +34,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from blankspot import _lagrange
-
 __all__ = [
     "MCLPResult",
     "aggregate_demand",
     "coverage_from_points",
-    "exact_mclp",
     "greedy_mclp",
     "lp_bound",
     "order_by_marginal",
@@ -60,7 +56,7 @@ _BOUND_EVERY_ITERATION_MAX_SITES = 50_000
 
 @dataclass(frozen=True)
 class MCLPResult:
-    """The outcome of :func:`greedy_mclp`, :func:`exact_mclp` or :func:`order_by_marginal`.
+    """The outcome of :func:`greedy_mclp`, ``exact_mclp`` or :func:`order_by_marginal`.
 
     Attributes
     ----------
@@ -82,7 +78,8 @@ class MCLPResult:
         :func:`greedy_mclp`), ``"ordered"``, or the HiGHS model status
         (``"Optimal"``, ``"Time limit reached"``, ...).
     note : str
-        How :func:`exact_mclp` got there: the bound, the reductions and the solver run.
+        How :func:`blankspot._exact.exact_mclp` got there: the bounds, the reductions and
+        the solver runs.
     """
 
     chosen: np.ndarray
@@ -574,8 +571,8 @@ def order_by_marginal(
 ) -> MCLPResult:
     """Rank a given set of sites greedily by marginal contribution (per cost when ``costs``).
 
-    Used to turn the unordered optimum of :func:`exact_mclp` into a build order: first
-    the site covering most, then the one adding most to it, and so on. Sites adding
+    Used to turn the unordered optimum of :func:`blankspot._exact.exact_mclp` into a build
+    order: first the site covering most, then the one adding most to it, and so on. Sites adding
     nothing are left out. With ``costs``, sites of equal gain per cost (in particular
     free sites) go in order of decreasing gain; remaining ties go to the smaller index.
 
@@ -753,245 +750,3 @@ def lp_bound(
     if h.modelStatusToString(h.getModelStatus()) != "Optimal":
         return math.inf
     return float(h.getInfo().objective_function_value)
-
-
-def exact_mclp(
-    A: sp.spmatrix,
-    w: np.ndarray,
-    *,
-    k: int | None = None,
-    budget: float | None = None,
-    costs: np.ndarray | None = None,
-    time_limit_s: float = 60.0,
-    warm_start: np.ndarray | None = None,
-    reduce: bool = True,
-    progress: bool = True,
-) -> MCLPResult:
-    """Solve the maximal covering location problem to proven optimality.
-
-    The model (Church & ReVelle 1974)::
-
-        maximise    sum_i w_i y_i
-        subject to  y_i <= sum_j A_ij x_j      for every demand i
-                    sum_j x_j <= k             (site count)
-                    sum_j c_j x_j <= budget    (budget)
-                    x_j in {0, 1},  0 <= y_i <= 1
-
-    Steps, all within ``time_limit_s`` (wall clock, the whole call):
-
-    1. greedy (:func:`greedy_mclp`) and best-improvement swaps from it
-       (:func:`blankspot._lagrange.swap_search`): a good first plan;
-    2. the Lagrangian bound (:func:`blankspot._lagrange.lagrangian_bound`), which also
-       finds plans (relaxation picks + swaps); when it meets the best plan, done;
-    3. reductions: sites whose Lagrangian bound with the site forced in is below the best
-       plan are in no better plan (reduced-cost fixing), dominated sites go
-       (:func:`blankspot._lagrange.dominated_sites`), demand rows no remaining site covers
-       go and identical rows merge;
-    4. the compact model above on the reduced instance, solved by HiGHS with the best
-       plan as its first incumbent.
-
-    The reduced instance has the same optimum: every removed site is in no plan better
-    than the incumbent (or can be swapped for a dominating one).
-
-    Parameters
-    ----------
-    A, w, k, budget, costs
-        As in :func:`greedy_mclp`; at least one of ``k`` and ``budget`` is required.
-    time_limit_s
-        Wall-clock limit for the whole call, seconds. When reached, the best plan found so
-        far is returned with its gap to the best bound.
-    warm_start
-        Column indices of a feasible plan, tried as a start besides greedy's.
-    reduce
-        ``False`` skips steps 1-3 and hands the full model to HiGHS (for comparisons).
-    progress
-        Show a progress bar for the bound when stderr is a terminal.
-
-    Returns
-    -------
-    MCLPResult
-        ``chosen`` ordered by :func:`order_by_marginal` (per cost with a budget); ``status``
-        is ``"Optimal"`` when proved, else HiGHS' status or ``"Time limit reached"``;
-        ``note`` says how it was proved (bound, reductions, solver).
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> A = sp.csc_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1],
-    ...                             [1, 0, 0], [0, 0, 1]], dtype=bool))
-    >>> r = exact_mclp(A, np.ones(5), k=2)
-    >>> sorted(r.chosen.tolist()), r.objective, r.status
-    ([0, 2], 5.0, 'Optimal')
-    """
-    t0 = time.perf_counter()
-    deadline = t0 + float(time_limit_s)
-    if k is None and budget is None:
-        raise ValueError("exact_mclp needs k or budget")
-    A, w, costs = _check_problem(A, w, k, budget, costs)
-    n, m = A.shape
-    if n == 0 or A.nnz == 0:  # nothing to cover: the empty plan is optimal
-        empty = np.zeros(0, dtype=np.int64)
-        return MCLPResult(empty, np.zeros(0), 0.0, 0.0, 0.0, "exact", "Optimal")
-    rank_costs = costs if budget is not None else None
-    coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
-    g = greedy_mclp(A, w, k=k, budget=budget, costs=costs)
-    upper = min(g.upper_bound, coverable)
-    starts = [g.chosen] + (
-        [np.asarray(warm_start, dtype=np.int64)] if warm_start is not None else []
-    )
-    lower_sites = max(starts, key=lambda s: _lagrange.plan_value(A, w, s))
-    lower = _lagrange.plan_value(A, w, lower_sites)
-    notes: list[str] = []
-    keep = np.arange(m)
-    if reduce:
-        swapped, value = _lagrange.swap_search(
-            A, w, g.chosen, k=k, costs=rank_costs, budget=budget, deadline=_share(deadline, 0.15)
-        )
-        if value > lower:
-            lower_sites, lower = swapped, value
-        lag = _lagrange.lagrangian_bound(
-            A,
-            w,
-            k=k,
-            costs=rank_costs,
-            budget=budget,
-            starts=(g.chosen, lower_sites),
-            time_limit_s=max(0.0, _share(deadline, 0.7) - time.perf_counter()),
-            progress="exact: Lagrangian bound" if progress else None,
-        )
-        upper = min(upper, lag.bound)
-        if lag.best_value > lower:
-            lower_sites, lower = lag.best_sites, lag.best_value
-        notes.append(
-            f"Lagrangian bound {lag.bound:,.6g} ({lag.iterations} subgradient steps, "
-            f"{lag.seconds:.1f} s, {lag.stopped})"
-        )
-        if not _proved(lower, upper):
-            tol = 1e-9 * max(1.0, lower)
-            alive = lag.site_bound >= lower - tol
-            alive[lower_sites] = True
-            keep = np.flatnonzero(alive)
-            protect = np.isin(keep, lower_sites)
-            dom = _lagrange.dominated_sites(
-                A[:, keep], None if rank_costs is None else rank_costs[keep], protect=protect
-            )
-            keep = keep[~dom]
-            notes.append(f"{m:,} sites -> {len(keep):,} after reduced-cost fixing and dominance")
-    status = "Optimal" if _proved(lower, upper) else "Time limit reached"
-    if status != "Optimal" and time.perf_counter() < deadline:
-        sub_costs = None if costs is None else costs[keep]
-        A2, w2, _ = aggregate_demand(A[:, keep], w)
-        start = np.flatnonzero(np.isin(keep, lower_sites))
-        mip = _solve_mip(
-            _as_csc(A2),
-            w2,
-            k=k,
-            budget=budget,
-            costs=sub_costs,
-            start=start,
-            time_limit_s=deadline - time.perf_counter(),
-        )
-        notes.append(
-            f"HiGHS on {A2.shape[0]:,} demand rows x {len(keep):,} sites: {mip.status} "
-            f"({mip.seconds:.1f} s, {mip.nodes} nodes)"
-        )
-        if mip.value > lower + 1e-9 * max(1.0, lower):
-            lower_sites = keep[mip.chosen]
-            lower = _lagrange.plan_value(A, w, lower_sites)
-        if mip.status == "Optimal":
-            upper = lower
-            status = "Optimal"
-        else:
-            upper = min(upper, max(mip.dual_bound, lower))
-            status = "Optimal" if _proved(lower, upper) else mip.status
-    ranked = order_by_marginal(A, w, lower_sites, costs=rank_costs)
-    value = ranked.objective
-    if status == "Optimal":
-        upper = value
-    upper = max(value, upper)
-    log.info(
-        "exact MCLP: %d demand rows x %d sites, %s, objective %.6g, bound %.6g (%.1f s): %s",
-        n,
-        m,
-        status,
-        value,
-        upper,
-        time.perf_counter() - t0,
-        "; ".join(notes),
-    )
-    return MCLPResult(
-        chosen=ranked.chosen,
-        gains=ranked.gains,
-        objective=value,
-        upper_bound=float(upper),
-        gap=0.0 if status == "Optimal" else relative_gap(value, upper),
-        method="exact",
-        status=status,
-        note="; ".join(notes),
-    )
-
-
-def _share(deadline: float, fraction: float) -> float:
-    """Return the time ``fraction`` of the way from now to ``deadline``."""
-    now = time.perf_counter()
-    return now + max(0.0, deadline - now) * fraction
-
-
-def _proved(lower: float, upper: float) -> bool:
-    """Tell whether the bound meets the plan (up to rounding of sums of weights)."""
-    return upper - lower <= 1e-9 * max(1.0, abs(upper))
-
-
-@dataclass(frozen=True)
-class _MIP:
-    chosen: np.ndarray
-    value: float
-    dual_bound: float
-    status: str
-    seconds: float
-    nodes: int
-
-
-def _solve_mip(
-    A: sp.csc_matrix,
-    w: np.ndarray,
-    *,
-    k: int | None,
-    budget: float | None,
-    costs: np.ndarray | None,
-    start: np.ndarray,
-    time_limit_s: float,
-    side: Any = None,
-) -> _MIP:
-    """Solve the compact model with HiGHS, ``start`` as its first incumbent."""
-    t0 = time.perf_counter()
-    n, m = A.shape
-    h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True, side=side)
-    h.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1e-6)
-    h.setOptionValue("random_seed", 0)
-    # The root LP of a covering model is highly degenerate: HiGHS' interior point solver
-    # is 2-3x faster than dual simplex on it (measured in benchmarks/bench_prioritise.py).
-    # The option appeared in HiGHS 1.11; older versions just keep their default.
-    h.setOptionValue("mip_lp_solver", "ipm")
-    if len(start):
-        x0 = np.zeros(m + n)
-        x0[start] = 1.0
-        x0[m:] = np.asarray(A[:, start].sum(axis=1)).ravel() > 0
-        sol = highspy.HighsSolution()
-        sol.col_value = x0.tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    info = h.getInfo()
-    x = np.asarray(h.getSolution().col_value[:m]) if info.primal_solution_status else None
-    chosen = (
-        np.asarray(start, dtype=np.int64) if x is None or len(x) != m else np.flatnonzero(x > 0.5)
-    )
-    value = _lagrange.plan_value(A, w, chosen)
-    dual = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else math.inf
-    if status == "Optimal" and dual - value > 1e-6 * max(1.0, value):
-        status = "Optimal (within HiGHS tolerance)"
-    return _MIP(chosen, value, dual, status, time.perf_counter() - t0, int(info.mip_node_count))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from blankspot import _mclp
+from blankspot import _exact, _mclp
 from blankspot._errors import InputError
 from blankspot._util import some
 from blankspot._validate import warn_user
@@ -301,12 +301,12 @@ def constrained_exact(
     """Solve the covering model with the side rows in HiGHS; ``start`` (feasible) seeds it.
 
     Returns ``(chosen, dual bound, status, note)``. The reductions of
-    :func:`blankspot._mclp.exact_mclp` (swaps, reduced-cost fixing, dominance) are not used:
+    :func:`blankspot._exact.exact_mclp` (swaps, reduced-cost fixing, dominance) are not used:
     they are not yet aware of quotas, and a dominated site may be the one a minimum needs.
     """
     t0 = time.perf_counter()
     A2, w2, _ = _mclp.aggregate_demand(A, w)
-    mip = _mclp._solve_mip(
+    mip = _exact._solve_mip(
         _mclp._as_csc(A2),
         w2,
         k=k,

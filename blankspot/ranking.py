@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _geodesy, _lagrange, _mclp, _quotas, terrain
+from blankspot import _exact, _geodesy, _lagrange, _mclp, _quotas, terrain
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._util import id_sort, point_xy, some
@@ -1160,7 +1160,7 @@ def _solve(
         return max(1e-3, deadline - time.perf_counter())
 
     if method == "exact":
-        res = _mclp.exact_mclp(A, w, k=k, budget=budget, costs=costs, time_limit_s=remaining())
+        res = _exact.exact_mclp(A, w, k=k, budget=budget, costs=costs, time_limit_s=remaining())
         how = f"exact: {res.note}" if res.note else "exact (HiGHS)"
         if res.status != "Optimal":
             msg = (

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blankspot import _lagrange, _mclp
+from blankspot._exact import exact_mclp
 from blankspot._lagrange import dominated_sites, lagrangian_bound, swap_search
-from blankspot._mclp import aggregate_demand, coverage_from_points, exact_mclp, greedy_mclp
+from blankspot._mclp import aggregate_demand, coverage_from_points, greedy_mclp
 from tests.test_mclp import brute_force, covered_weight, random_instance
 
 TOL = 1e-6

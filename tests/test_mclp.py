@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
+from blankspot._exact import exact_mclp
 from blankspot._mclp import (
     GREEDY_FACTOR,
     aggregate_demand,
     coverage_from_points,
-    exact_mclp,
     greedy_mclp,
     lp_bound,
     order_by_marginal,

@@ -868,7 +868,7 @@ def test_exact_time_limit_warns(monkeypatch, assessment, sites):
             "Time limit reached",
         )  # fmt: skip
 
-    monkeypatch.setattr(ranking._mclp, "exact_mclp", stopped)
+    monkeypatch.setattr(ranking._exact, "exact_mclp", stopped)
     with pytest.warns(BlankspotWarning, match=r"exact solve stopped \(Time limit reached\)"):
         plan = rank_sites(assessment, sites, radius_m=2.5, k=1, method="exact")
     assert "within 25.00%" in plan.message

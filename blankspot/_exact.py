@@ -1,0 +1,424 @@
+"""Proven optimum of the maximal covering location problem: reductions, then HiGHS.
+
+:func:`exact_mclp` works on the numeric instance of :mod:`blankspot._mclp` (a sparse
+demand x sites matrix, weights, optional costs). Nothing is assumed about the solvers'
+convergence: every bound used is recomputed here from its multipliers, so it is valid
+wherever a solver stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from blankspot import _lagrange
+from blankspot._mclp import (
+    MCLPResult,
+    _as_csc,
+    _check_problem,
+    _covering_model,
+    aggregate_demand,
+    greedy_mclp,
+    order_by_marginal,
+    relative_gap,
+)
+
+__all__ = ["exact_mclp"]
+
+log = logging.getLogger("blankspot")
+
+#: The Lagrangian stops once it has ruled out all but this many sites: the LP relaxation
+#: of what is left is then solved exactly, which is faster than the subgradient's tail.
+LP_SITES = 1200
+
+
+def exact_mclp(
+    A: sp.spmatrix,
+    w: np.ndarray,
+    *,
+    k: int | None = None,
+    budget: float | None = None,
+    costs: np.ndarray | None = None,
+    time_limit_s: float = 60.0,
+    warm_start: np.ndarray | None = None,
+    reduce: bool = True,
+    progress: bool = True,
+) -> MCLPResult:
+    """Solve the maximal covering location problem to proven optimality.
+
+    The model (Church & ReVelle 1974)::
+
+        maximise    sum_i w_i y_i
+        subject to  y_i <= sum_j A_ij x_j      for every demand i
+                    sum_j x_j <= k             (site count)
+                    sum_j c_j x_j <= budget    (budget)
+                    x_j in {0, 1},  0 <= y_i <= 1
+
+    Steps, all within ``time_limit_s`` (wall clock, the whole call):
+
+    1. greedy (:func:`greedy_mclp`) and best-improvement swaps from it
+       (:func:`blankspot._lagrange.swap_search`): a good first plan;
+    2. the Lagrangian bound (:func:`blankspot._lagrange.lagrangian_bound`), which also
+       finds plans (relaxation picks + swaps); when it meets the best plan, done;
+    3. reductions: sites whose Lagrangian bound with the site forced in is below the best
+       plan are in no better plan (reduced-cost fixing), dominated sites go
+       (:func:`blankspot._lagrange.dominated_sites`), demand rows no remaining site covers
+       go and identical rows merge;
+    4. the compact model above on the reduced instance, solved by HiGHS with the best
+       plan as its first incumbent.
+
+    The reduced instance has the same optimum: every removed site is in no plan better
+    than the incumbent (or can be swapped for a dominating one).
+
+    Parameters
+    ----------
+    A, w, k, budget, costs
+        As in :func:`greedy_mclp`; at least one of ``k`` and ``budget`` is required.
+    time_limit_s
+        Wall-clock limit for the whole call, seconds. When reached, the best plan found so
+        far is returned with its gap to the best bound.
+    warm_start
+        Column indices of a feasible plan, tried as a start besides greedy's.
+    reduce
+        ``False`` skips steps 1-3 and hands the full model to HiGHS (for comparisons).
+    progress
+        Show a progress bar for the bound when stderr is a terminal.
+
+    Returns
+    -------
+    MCLPResult
+        ``chosen`` ordered by :func:`order_by_marginal` (per cost with a budget); ``status``
+        is ``"Optimal"`` when proved, else HiGHS' status or ``"Time limit reached"``;
+        ``note`` says how it was proved (bound, reductions, solver).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csc_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1],
+    ...                             [1, 0, 0], [0, 0, 1]], dtype=bool))
+    >>> r = exact_mclp(A, np.ones(5), k=2)
+    >>> sorted(r.chosen.tolist()), r.objective, r.status
+    ([0, 2], 5.0, 'Optimal')
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit_s)
+    if k is None and budget is None:
+        raise ValueError("exact_mclp needs k or budget")
+    A, w, costs = _check_problem(A, w, k, budget, costs)
+    n, m = A.shape
+    if n == 0 or A.nnz == 0:  # nothing to cover: the empty plan is optimal
+        empty = np.zeros(0, dtype=np.int64)
+        return MCLPResult(empty, np.zeros(0), 0.0, 0.0, 0.0, "exact", "Optimal")
+    rank_costs = costs if budget is not None else None
+    coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
+    g = greedy_mclp(A, w, k=k, budget=budget, costs=costs)
+    upper = min(g.upper_bound, coverable)
+    starts = [g.chosen] + (
+        [np.asarray(warm_start, dtype=np.int64)] if warm_start is not None else []
+    )
+    lower_sites = max(starts, key=lambda s: _lagrange.plan_value(A, w, s))
+    lower = _lagrange.plan_value(A, w, lower_sites)
+    notes: list[str] = []
+    keep = np.arange(m)
+    fixed_in = np.zeros(0, dtype=np.int64)
+    if reduce:
+        swapped, value = _lagrange.swap_search(
+            A, w, g.chosen, k=k, costs=rank_costs, budget=budget, deadline=_share(deadline, 0.15)
+        )
+        if value > lower:
+            lower_sites, lower = swapped, value
+        lag = _lagrange.lagrangian_bound(
+            A,
+            w,
+            k=k,
+            costs=rank_costs,
+            budget=budget,
+            starts=(g.chosen, lower_sites),
+            time_limit_s=max(0.0, _share(deadline, 0.7) - time.perf_counter()),
+            stop_sites=LP_SITES,
+            progress="exact: Lagrangian bound" if progress else None,
+        )
+        upper = min(upper, lag.bound)
+        if lag.best_value > lower:
+            lower_sites, lower = lag.best_sites, lag.best_value
+        notes.append(
+            f"Lagrangian bound {lag.bound:,.6g} ({lag.iterations} subgradient steps, "
+            f"{lag.seconds:.1f} s, {lag.stopped})"
+        )
+        if not _proved(lower, upper):
+            tol = 1e-9 * max(1.0, lower)
+            alive = lag.site_bound >= lower - tol
+            alive[lower_sites] = True
+            keep = np.flatnonzero(alive)
+            keep = keep[~_dominated(A, keep, rank_costs, protect=lower_sites)]
+            notes.append(f"{m:,} sites -> {len(keep):,} after reduced-cost fixing and dominance")
+        if not _proved(lower, upper) and len(keep) > 1:
+            lp = _lp_fixing(
+                A, w, keep, k=k, budget=budget, costs=rank_costs, lower=lower,
+                protect=lower_sites, deadline=_share(deadline, 0.6),
+            )  # fmt: skip
+            notes.append(lp.note)
+            if lp.best_value > lower + 1e-9 * max(1.0, lower):
+                lower_sites, lower = lp.best_sites, lp.best_value
+            upper = min(upper, max(lp.bound, lower))
+            keep, fixed_in = lp.keep, lp.fixed_in
+    status = "Optimal" if _proved(lower, upper) else "Time limit reached"
+    if status != "Optimal" and time.perf_counter() < deadline:
+        sub_costs = None if costs is None else costs[keep]
+        A2, w2, _ = aggregate_demand(A[:, keep], w)
+        start = np.flatnonzero(np.isin(keep, lower_sites))
+        mip = _solve_mip(
+            _as_csc(A2),
+            w2,
+            k=k,
+            budget=budget,
+            costs=sub_costs,
+            start=start,
+            time_limit_s=deadline - time.perf_counter(),
+            fixed_in=np.flatnonzero(np.isin(keep, fixed_in)),
+        )
+        notes.append(
+            f"HiGHS on {A2.shape[0]:,} demand rows x {len(keep):,} sites: {mip.status} "
+            f"({mip.seconds:.1f} s, {mip.nodes} nodes)"
+        )
+        if mip.value > lower + 1e-9 * max(1.0, lower):
+            lower_sites = keep[mip.chosen]
+            lower = _lagrange.plan_value(A, w, lower_sites)
+        if mip.status == "Optimal":
+            upper = lower
+            status = "Optimal"
+        else:
+            upper = min(upper, max(mip.dual_bound, lower))
+            status = "Optimal" if _proved(lower, upper) else mip.status
+    ranked = order_by_marginal(A, w, lower_sites, costs=rank_costs)
+    value = ranked.objective
+    if status == "Optimal":
+        upper = value
+    upper = max(value, upper)
+    log.info(
+        "exact MCLP: %d demand rows x %d sites, %s, objective %.6g, bound %.6g (%.1f s): %s",
+        n,
+        m,
+        status,
+        value,
+        upper,
+        time.perf_counter() - t0,
+        "; ".join(notes),
+    )
+    return MCLPResult(
+        chosen=ranked.chosen,
+        gains=ranked.gains,
+        objective=value,
+        upper_bound=float(upper),
+        gap=0.0 if status == "Optimal" else relative_gap(value, upper),
+        method="exact",
+        status=status,
+        note="; ".join(notes),
+    )
+
+
+def _dominated(
+    A: sp.csc_matrix, keep: np.ndarray, costs: np.ndarray | None, *, protect: np.ndarray
+) -> np.ndarray:
+    """Mask over ``keep``: sites another kept site dominates (``protect`` ones stay)."""
+    return _lagrange.dominated_sites(
+        A[:, keep], None if costs is None else costs[keep], protect=np.isin(keep, protect)
+    )
+
+
+@dataclass(frozen=True)
+class _LPFixing:
+    keep: np.ndarray
+    fixed_in: np.ndarray
+    bound: float
+    note: str
+    best_sites: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    best_value: float = -math.inf
+
+
+def _lp_fixing(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    keep: np.ndarray,
+    *,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    lower: float,
+    protect: np.ndarray,
+    deadline: float,
+) -> _LPFixing:
+    """Reduced-cost fixing with the LP relaxation's duals on the sites ``keep``.
+
+    HiGHS' interior point method solves the LP of the reduced instance; its duals of the
+    covering rows, clipped to ``[0, w]``, are Lagrange multipliers whose bound and site
+    bounds are recomputed exactly (:func:`blankspot._lagrange.lagrangian_at`), so they
+    hold however accurate the solver was. Sites whose bound with them forced in is below
+    ``lower`` go; sites whose bound with them left out is below ``lower`` are in every
+    better plan (``fixed_in``), then dominated sites go again.
+    """
+    t0 = time.perf_counter()
+    A2, w2, _ = aggregate_demand(A[:, keep], w)
+    A2 = _as_csc(A2)
+    sub_costs = None if costs is None else costs[keep]
+    h = _covering_model(A2, w2, k=k, budget=budget, costs=sub_costs, integer=False)
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()))
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    sol = h.getSolution()
+    head = f"LP relaxation on {A2.shape[0]:,} demand rows x {len(keep):,} sites"
+    if not sol.dual_valid:
+        note = f"{head}: {status} without duals ({time.perf_counter() - t0:.1f} s), not used"
+        return _LPFixing(keep, np.zeros(0, dtype=np.int64), math.inf, note)
+    lam = np.clip(np.asarray(sol.row_dual)[: A2.shape[0]], 0.0, w2)
+    at = _lagrange.lagrangian_at(A2, w2, lam, k=k, costs=sub_costs, budget=budget)
+    best_sites, best_value = np.zeros(0, dtype=np.int64), -math.inf
+    if sol.value_valid:  # plans near the LP optimum: better plans fix more sites
+        plan, best_value = _lp_plans(
+            A2, w2, np.asarray(sol.col_value)[: len(keep)], k=k, budget=budget,
+            costs=sub_costs, deadline=deadline,
+        )  # fmt: skip
+        best_sites = keep[plan]
+        if best_value > lower:
+            lower, protect = best_value, best_sites
+    tol = 1e-9 * max(1.0, lower)
+    fixed_in = keep[at.site_out_bound < lower - tol]
+    alive = (at.site_bound >= lower - tol) | np.isin(keep, np.r_[protect, fixed_in])
+    keep = keep[alive]
+    keep = keep[~_dominated(A, keep, costs, protect=np.r_[protect, fixed_in])]
+    note = (
+        f"{head} ({status}, {time.perf_counter() - t0:.1f} s): bound {at.bound:,.6g}; "
+        f"{len(keep):,} sites left, {len(fixed_in)} fixed in"
+    )
+    return _LPFixing(keep, fixed_in, at.bound, note, best_sites, best_value)
+
+
+#: Sites with at least this LP value make the support searched for plans.
+_SUPPORT_X = 1e-2
+#: Share of the LP step's time left for the plan search on the LP support.
+_SUPPORT_SHARE = 0.3
+
+
+def _lp_plans(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    x: np.ndarray,
+    *,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    deadline: float,
+) -> tuple[np.ndarray, float]:
+    """Find plans near the LP solution ``x``; return the best and its value.
+
+    The LP's largest sites rounded to a plan and improved by swaps, and the integer
+    optimum over the sites the LP uses (a small model, time-capped), also swapped.
+    """
+    order = np.lexsort((np.arange(len(x)), -x))
+    order = order[x[order] > _SUPPORT_X]
+    if budget is not None and costs is not None:
+        order = order[np.cumsum(costs[order]) <= budget * (1 + 1e-12)]
+    if k is not None:
+        order = order[:k]
+    plan, value = _lagrange.swap_search(
+        A, w, np.sort(order), k=k, costs=costs, budget=budget, deadline=deadline
+    )
+    support = np.flatnonzero(x > _SUPPORT_X)
+    if len(support) > 1 and time.perf_counter() < deadline:
+        A3, w3, _ = aggregate_demand(A[:, support], w)
+        start = np.flatnonzero(np.isin(support, plan))
+        mip = _solve_mip(
+            _as_csc(A3), w3, k=k, budget=budget,
+            costs=None if costs is None else costs[support], start=start,
+            time_limit_s=_SUPPORT_SHARE * max(0.0, deadline - time.perf_counter()),
+        )  # fmt: skip
+        if mip.value > value:
+            plan, value = _lagrange.swap_search(
+                A, w, support[mip.chosen], k=k, costs=costs, budget=budget,
+                deadline=deadline,
+            )  # fmt: skip
+    return plan, value
+
+
+def _share(deadline: float, fraction: float) -> float:
+    """Return the time ``fraction`` of the way from now to ``deadline``."""
+    now = time.perf_counter()
+    return now + max(0.0, deadline - now) * fraction
+
+
+def _proved(lower: float, upper: float) -> bool:
+    """Tell whether the bound meets the plan (up to rounding of sums of weights)."""
+    return upper - lower <= 1e-9 * max(1.0, abs(upper))
+
+
+@dataclass(frozen=True)
+class _MIP:
+    chosen: np.ndarray
+    value: float
+    dual_bound: float
+    status: str
+    seconds: float
+    nodes: int
+
+
+def _solve_mip(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    *,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    start: np.ndarray,
+    time_limit_s: float,
+    side: Any = None,
+    fixed_in: np.ndarray | None = None,
+) -> _MIP:
+    """Solve the compact model with HiGHS, ``start`` as its first incumbent.
+
+    ``fixed_in`` (column indices) are sites every better plan contains: their ``x`` is
+    fixed to 1 (``start`` must contain them).
+    """
+    t0 = time.perf_counter()
+    n, m = A.shape
+    h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True, side=side)
+    if fixed_in is not None and len(fixed_in):
+        one = np.ones(len(fixed_in))
+        h.changeColsBounds(len(fixed_in), np.asarray(fixed_in, dtype=np.int32), one, one)
+    h.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1e-6)
+    h.setOptionValue("random_seed", 0)
+    # The root LP of a covering model is highly degenerate: HiGHS' interior point solver
+    # is 2-3x faster than dual simplex on it (measured in benchmarks/bench_prioritise.py).
+    # The option appeared in HiGHS 1.11; older versions just keep their default.
+    h.setOptionValue("mip_lp_solver", "ipm")
+    if len(start):
+        x0 = np.zeros(m + n)
+        x0[start] = 1.0
+        x0[m:] = np.asarray(A[:, start].sum(axis=1)).ravel() > 0
+        sol = highspy.HighsSolution()
+        sol.col_value = x0.tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    x = np.asarray(h.getSolution().col_value[:m]) if info.primal_solution_status else None
+    chosen = (
+        np.asarray(start, dtype=np.int64) if x is None or len(x) != m else np.flatnonzero(x > 0.5)
+    )
+    value = _lagrange.plan_value(A, w, chosen)
+    dual = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else math.inf
+    if status == "Optimal" and dual - value > 1e-6 * max(1.0, value):
+        status = "Optimal (within HiGHS tolerance)"
+    return _MIP(chosen, value, dual, status, time.perf_counter() - t0, int(info.mip_node_count))
