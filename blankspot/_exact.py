@@ -38,6 +38,10 @@ log = logging.getLogger("blankspot")
 #: The Lagrangian stops once it has ruled out all but this many sites: the LP relaxation
 #: of what is left is then solved exactly, which is faster than the subgradient's tail.
 LP_SITES = 1200
+#: Above this many sites the LP relaxation is not tried (HiGHS needs minutes for it).
+LP_MAX_SITES = 3000
+#: Share of the time left that HiGHS gets: it overshoots its limit by building the model.
+_MIP_SHARE = 0.9
 
 
 def exact_mclp(
@@ -160,7 +164,12 @@ def exact_mclp(
             keep = np.flatnonzero(alive)
             keep = keep[~_dominated(A, keep, rank_costs, protect=lower_sites)]
             notes.append(f"{m:,} sites -> {len(keep):,} after reduced-cost fixing and dominance")
-        if not _proved(lower, upper) and len(keep) > 1:
+        if not _proved(lower, upper) and len(keep) > LP_MAX_SITES:
+            notes.append(
+                f"LP relaxation skipped: {len(keep):,} sites left, more than {LP_MAX_SITES:,} "
+                "(it would take longer than the time limit)"
+            )
+        elif not _proved(lower, upper) and len(keep) > 1:
             lp = _lp_fixing(
                 A, w, keep, k=k, budget=budget, costs=rank_costs, lower=lower,
                 protect=lower_sites, deadline=_share(deadline, 0.6),
@@ -182,7 +191,7 @@ def exact_mclp(
             budget=budget,
             costs=sub_costs,
             start=start,
-            time_limit_s=deadline - time.perf_counter(),
+            time_limit_s=_MIP_SHARE * (deadline - time.perf_counter()),
             fixed_in=np.flatnonzero(np.isin(keep, fixed_in)),
         )
         notes.append(
@@ -255,6 +264,7 @@ def _lp_fixing(
     lower: float,
     protect: np.ndarray,
     deadline: float,
+    plans: bool = True,
 ) -> _LPFixing:
     """Reduced-cost fixing with the LP relaxation's duals on the sites ``keep``.
 
@@ -263,7 +273,8 @@ def _lp_fixing(
     bounds are recomputed exactly (:func:`blankspot._lagrange.lagrangian_at`), so they
     hold however accurate the solver was. Sites whose bound with them forced in is below
     ``lower`` go; sites whose bound with them left out is below ``lower`` are in every
-    better plan (``fixed_in``), then dominated sites go again.
+    better plan (``fixed_in``), then dominated sites go again. With ``plans``, plans near
+    the LP optimum are tried first (:func:`_lp_plans`): a better plan fixes more.
     """
     t0 = time.perf_counter()
     A2, w2, _ = aggregate_demand(A[:, keep], w)
@@ -283,7 +294,7 @@ def _lp_fixing(
     lam = np.clip(np.asarray(sol.row_dual)[: A2.shape[0]], 0.0, w2)
     at = _lagrange.lagrangian_at(A2, w2, lam, k=k, costs=sub_costs, budget=budget)
     best_sites, best_value = np.zeros(0, dtype=np.int64), -math.inf
-    if sol.value_valid:  # plans near the LP optimum: better plans fix more sites
+    if plans and sol.value_valid:
         plan, best_value = _lp_plans(
             A2, w2, np.asarray(sol.col_value)[: len(keep)], k=k, budget=budget,
             costs=sub_costs, deadline=deadline,

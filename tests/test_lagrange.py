@@ -7,6 +7,7 @@ HiGHS model built here (not through blankspot's own model builder).
 from __future__ import annotations
 
 import itertools
+import math
 
 import highspy
 import numpy as np
@@ -15,7 +16,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blankspot import _lagrange, _mclp
+from blankspot import _exact, _lagrange, _mclp
 from blankspot._exact import exact_mclp
 from blankspot._lagrange import dominated_sites, lagrangian_bound, swap_search
 from blankspot._mclp import aggregate_demand, coverage_from_points, greedy_mclp
@@ -37,6 +38,14 @@ def best_with_site(D, w, j, *, k=None, costs=None, budget=None) -> float:
                 continue
             best = max(best, float(w[D[:, cols].any(axis=1)].sum()))
     return best
+
+
+def best_without_site(D, w, j, *, k=None, costs=None, budget=None) -> float:
+    """Best covered weight over plans that leave site ``j`` out."""
+    keep = [i for i in range(D.shape[1]) if i != j]
+    return brute_force(
+        D[:, keep], w, k=k, costs=None if costs is None else costs[keep], budget=budget
+    )
 
 
 def independent_optimum(D: sp.csc_matrix, w, *, k=None, costs=None, budget=None) -> float:
@@ -107,6 +116,8 @@ def test_lagrangian_bounds_never_below_the_optimum(inst):
     assert covered_weight(D, w, r.best_sites) == pytest.approx(r.best_value)
     for j in range(m):
         assert r.site_bound[j] >= best_with_site(D, w, j, k=kk, costs=costs, budget=budget) - TOL
+        out = best_without_site(D, w, j, k=kk, costs=costs, budget=budget)
+        assert r.site_out_bound[j] >= out - TOL
     # and the exact method agrees with brute force and recounts its own objective
     e = exact_mclp(A, w, k=kk, budget=budget, costs=costs)
     assert e.objective == pytest.approx(best)
@@ -144,6 +155,111 @@ def test_site_bound_by_hand():
     # exactly what site 1 alone covers
     bound = _lagrange._site_bounds(10.0, np.array([10.0, 1.0]), 10.0, 1)
     assert bound.tolist() == [10.0, 1.0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances, st.integers(0, 2**32 - 1))
+def test_bounds_at_any_multipliers_hold(inst, lam_seed):
+    """lagrangian_at: at arbitrary multipliers (as a solver's duals may be), the bound, each
+    site's bound with it forced in and with it left out hold against brute force."""
+    D, w, k, costs, budget, rng = draw(inst)
+    kk = None if budget is not None and rng.random() < 0.5 else k
+    lam_rng = np.random.default_rng(lam_seed)
+    # some at 0, some at w, the rest in between; and a few outside [0, w] (clipped)
+    lam = lam_rng.choice([0.0, 1.0, 0.5, 1.3, -0.2], len(w)) * w * lam_rng.uniform(0.5, 1, len(w))
+    at = _lagrange.lagrangian_at(sp.csc_matrix(D), w, lam, k=kk, costs=costs, budget=budget)
+    assert at.bound >= brute_force(D, w, k=kk, costs=costs, budget=budget) - TOL
+    for j in range(D.shape[1]):
+        assert at.site_bound[j] >= best_with_site(D, w, j, k=kk, costs=costs, budget=budget) - TOL
+        out = best_without_site(D, w, j, k=kk, costs=costs, budget=budget)
+        assert at.site_out_bound[j] >= out - TOL
+
+
+def test_site_out_bounds_by_hand():
+    """Leaving out a picked site costs its value, less the best unpicked one's."""
+    r = np.array([10.0, 1.0, 0.5, -2.0])
+    # k = 1: site 0 is picked; without it site 1 (1.0) takes its place: 20 - 10 + 1
+    assert _lagrange._site_out_bounds(20.0, r, 1).tolist() == [11.0, 20.0, 20.0, 20.0]
+    # k = 2: sites 0 and 1 picked, site 2 (0.5) replaces either
+    assert _lagrange._site_out_bounds(20.0, r, 2).tolist() == [10.5, 19.5, 20.0, 20.0]
+    # no k (budget only): every positive site is picked, none replaces it
+    assert _lagrange._site_out_bounds(20.0, r, None).tolist() == [10.0, 19.0, 19.5, 20.0]
+    # by hand on an instance: rows a, b (w 5) only site 0; row c (w 1) only site 1; k = 1;
+    # at lam = w the site values are (10, 1): plans without site 0 cover at most 1
+    D = sp.csc_matrix(np.array([[1, 0], [1, 0], [0, 1]], dtype=bool))
+    w = np.array([5.0, 5.0, 1.0])
+    at = _lagrange.lagrangian_at(D, w, w, k=1)
+    assert (at.bound, at.site_out_bound.tolist()) == (10.0, [1.0, 10.0])
+
+
+def clustered_instance(seed: int, with_budget: bool):
+    """1,500 clustered weighted demand points x 160 sites, radius 4 km (as below)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 40_000, (30, 2))
+    demand = centres[rng.integers(0, 30, 1500)] + rng.normal(0, 1500, (1500, 2))
+    sites = rng.uniform(0, 40_000, (160, 2))
+    w = rng.integers(1, 6, 1500).astype(float)
+    A, w2, _ = aggregate_demand(coverage_from_points(demand, sites, 4000.0), w)
+    costs = rng.uniform(1.0, 3.0, 160) if with_budget else None
+    return sp.csc_matrix(A), w2, costs
+
+
+@pytest.mark.parametrize("start", ["optimum value only", "optimum"])
+@pytest.mark.parametrize(
+    ("seed", "k", "with_budget"), [(88, 6, False), (17, 8, False), (88, None, True), (5, 7, True)]
+)
+def test_lp_fixing_keeps_an_optimal_plan(seed, k, with_budget, start):
+    """Fixing with the LP's duals at the optimum's value (the plan protected or not): the
+    sites left still hold an optimal plan, and a site fixed in is in every optimal plan."""
+    A, w, costs = clustered_instance(seed, with_budget)
+    budget = 12.0 if with_budget else None
+    m = A.shape[1]
+    ref = independent_optimum(A, w, k=k, costs=costs, budget=budget)
+    plan = exact_mclp(A, w, k=k, budget=budget, costs=costs).chosen
+    lower = _lagrange.plan_value(A, w, plan)
+    if start != "optimum":  # the tightest case: optimal sites must survive on their bounds
+        plan = np.zeros(0, dtype=np.int64)
+    lp = _exact._lp_fixing(
+        A, w, np.arange(m), k=k, budget=budget, costs=costs, lower=lower, protect=plan,
+        deadline=math.inf, plans=start == "optimum",
+    )  # fmt: skip
+    assert lp.bound >= ref - TOL
+    assert lp.bound <= _mclp.lp_bound(A, w, k=k, budget=budget, costs=costs) + 1e-4 * ref
+    assert 0 < len(lp.keep) < m  # it does reduce
+    assert set(lp.fixed_in.tolist()) <= set(lp.keep.tolist())
+    sub = None if costs is None else costs[lp.keep]
+    assert independent_optimum(A[:, lp.keep], w, k=k, costs=sub, budget=budget) == (
+        pytest.approx(ref)
+    )
+    best_known = max(lower, lp.best_value)
+    for j in lp.fixed_in:
+        others = np.flatnonzero(np.arange(m) != j)
+        sub = None if costs is None else costs[others]
+        assert independent_optimum(A[:, others], w, k=k, costs=sub, budget=budget) < best_known
+    assert lp.best_value <= ref + TOL
+    if start == "optimum":
+        assert _lagrange.plan_value(A, w, lp.best_sites) == pytest.approx(lp.best_value)
+    if start == "optimum" and k is not None:
+        assert len(lp.fixed_in)  # these LPs are integral: the optimum's sites are fixed in
+
+
+@pytest.mark.parametrize("with_budget", [False, True])
+def test_exact_through_the_lp_step_equals_the_independent_model(monkeypatch, with_budget):
+    """A Lagrangian cut to 3 steps leaves the work to the LP fixing and HiGHS: same optimum."""
+    real = _lagrange.lagrangian_bound
+
+    def short(*args, **kwargs):
+        return real(*args, **{**kwargs, "max_iter": 3})
+
+    monkeypatch.setattr(_lagrange, "lagrangian_bound", short)
+    A, w, costs = clustered_instance(17, with_budget)
+    budget = 12.0 if with_budget else None
+    k = None if with_budget else 8
+    e = exact_mclp(A, w, k=k, budget=budget, costs=costs)
+    ref = independent_optimum(A, w, k=k, costs=costs, budget=budget)
+    assert "LP relaxation on" in e.note and "3 subgradient steps" in e.note
+    assert e.status == "Optimal" and e.objective == pytest.approx(ref)
+    assert _lagrange.plan_value(A, w, e.chosen) == pytest.approx(ref)
 
 
 def test_exact_notes_the_reductions():
