@@ -38,6 +38,8 @@ log = logging.getLogger("blankspot")
 #: The Lagrangian stops once it has ruled out all but this many sites: the LP relaxation
 #: of what is left is then solved exactly, which is faster than the subgradient's tail.
 LP_SITES = 1200
+#: HiGHS' LP solver for the fixing step (its duals need not be exact, see _lp_fixing).
+LP_SOLVER = "ipm"
 #: Above this many sites the LP relaxation is not tried (HiGHS needs minutes for it).
 LP_MAX_SITES = 3000
 #: Share of the time left that HiGHS gets: it overshoots its limit by building the model.
@@ -281,7 +283,7 @@ def _lp_fixing(
     A2 = _as_csc(A2)
     sub_costs = None if costs is None else costs[keep]
     h = _covering_model(A2, w2, k=k, budget=budget, costs=sub_costs, integer=False)
-    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("solver", LP_SOLVER)
     h.setOptionValue("run_crossover", "off")
     h.setOptionValue("time_limit", max(1e-3, deadline - time.perf_counter()))
     h.run()
