@@ -40,6 +40,9 @@ log = logging.getLogger("blankspot")
 LP_SITES = 1200
 #: HiGHS' LP solver for the fixing step (its duals need not be exact, see _lp_fixing).
 LP_SOLVER = "ipm"
+#: Share of the time left the LP step may take: without its duals HiGHS cannot finish on
+#: ~1,000 sites anyway, with them it needs a second or two on the ~100 left.
+LP_SHARE = 0.85
 #: Above this many sites the LP relaxation is not tried (HiGHS needs minutes for it).
 LP_MAX_SITES = 3000
 #: Share of the time left that HiGHS gets: it overshoots its limit by building the model.
@@ -174,7 +177,7 @@ def exact_mclp(
         elif not _proved(lower, upper) and len(keep) > 1:
             lp = _lp_fixing(
                 A, w, keep, k=k, budget=budget, costs=rank_costs, lower=lower,
-                protect=lower_sites, deadline=_share(deadline, 0.6),
+                protect=lower_sites, deadline=_share(deadline, LP_SHARE),
             )  # fmt: skip
             notes.append(lp.note)
             if lp.best_value > lower + 1e-9 * max(1.0, lower):
