@@ -50,8 +50,6 @@ log = logging.getLogger("blankspot")
 
 #: Subgradient steps between two tries of the Lagrangian heuristic (pick + swaps).
 HEURISTIC_EVERY = 40
-#: At most this share of the time goes to the heuristic.
-HEURISTIC_SHARE = 0.2
 #: Stop when the bound improved by less than this (relative) over ``_STALL_WINDOW`` steps.
 _STALL_REL = 2e-5
 _STALL_WINDOW = 150
@@ -200,6 +198,7 @@ def swap_search(
     allowed: np.ndarray | None = None,
     deadline: float = math.inf,
     max_moves: int = 10_000,
+    matrices: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Improve a plan by best-improvement moves: swap one site for another, or add one.
 
@@ -207,7 +206,8 @@ def swap_search(
     the smaller incoming, then outgoing, index) is applied until none improves the covered
     weight. Each round costs one sparse product over the demand covered exactly once.
 
-    Returns ``(sites, value)``, sites sorted by index.
+    ``matrices`` may hand in ``(A.T, A)`` as float CSR, built once by a caller that swaps
+    on the same matrix many times. Returns ``(sites, value)``, sites sorted by index.
 
     Examples
     --------
@@ -218,9 +218,10 @@ def swap_search(
     >>> sites.tolist(), value
     ([0], 3.0)
     """
-    n, m = A.shape
-    At = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=(m, n))
-    Ar = sp.csr_matrix(A, dtype="float64")
+    m = A.shape[1]
+    if matrices is None:
+        matrices = _swap_matrices(A)
+    At, Ar = matrices
     allowed = np.ones(m, dtype=bool) if allowed is None else allowed
     sites = np.unique(np.asarray(start, dtype=np.int64))
     spent = float(costs[sites].sum()) if costs is not None else 0.0
@@ -271,6 +272,12 @@ def swap_search(
                 spent += float(costs[j])
             sites = np.sort(np.r_[sites, j])
     return sites, plan_value(A, w, sites)
+
+
+def _swap_matrices(A: sp.csc_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    n, m = A.shape
+    At = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=(m, n))
+    return At, sp.csr_matrix(A, dtype="float64")
 
 
 # --------------------------------------------------------------------------- Lagrangian
@@ -388,7 +395,6 @@ def lagrangian_bound(
     step_scale, stall = 1.0, 0
     history: list[float] = []
     tried: set[bytes] = set()
-    heuristic_s = 0.0
     stopped = "step limit"
     bar = _progress(max_iter, progress) if progress else None
     it = 0
@@ -407,14 +413,11 @@ def lagrangian_bound(
                 step_scale, stall = step_scale / 2, 0
         bound = min(bound, cur_best)
         history.append(bound)
-        # the heuristic (swaps) may take at most HEURISTIC_SHARE of the time so far
-        cheap = heuristic_s <= HEURISTIC_SHARE * (time.perf_counter() - t0)
-        if heuristics and (it == 1 or (it % HEURISTIC_EVERY == 0 and cheap)):
+        if heuristics and (it == 1 or it % HEURISTIC_EVERY == 0):
             plan = _integral_pick(picked, frac)
             key = plan.tobytes()
             if len(plan) and key not in tried:
                 tried.add(key)
-                t_h = time.perf_counter()
                 plan, v = swap_search(
                     cur.A,
                     cur.w,
@@ -424,8 +427,8 @@ def lagrangian_bound(
                     budget=budget,
                     allowed=cur.allowed,
                     deadline=deadline,
+                    matrices=cur.swap_matrices(),
                 )
-                heuristic_s += time.perf_counter() - t_h
                 if v > lower + 1e-9 * max(1.0, lower):
                     best_sites, lower = cols[plan], v
         if bar is not None:
@@ -568,6 +571,12 @@ class _Instance:
         n, m = A.shape
         At = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=(m, n))
         return _Instance(A, At, w, costs, allowed)
+
+    def swap_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``(A.T, A)`` as float CSR for :func:`swap_search`, built on first use."""
+        if "_swap" not in self.__dict__:
+            object.__setattr__(self, "_swap", (self.At, sp.csr_matrix(self.A, dtype="float64")))
+        return self.__dict__["_swap"]
 
     def restrict(self, alive: np.ndarray, lam: np.ndarray) -> tuple[_Instance, np.ndarray]:
         """Keep the ``alive`` sites; drop rows none covers, merge identical rows.
