@@ -8,6 +8,8 @@ writes nothing. tqdm is imported only when a terminal shows a bar.
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -120,3 +122,22 @@ def _redraw(bar: Any, stop: threading.Event) -> None:
     """Keep a running stage's clock moving on screen until the stage ends."""
     while not stop.wait(REFRESH_S):
         bar.refresh()
+
+
+class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The CLI's log handler: a line written while a bar is drawn goes above the bar.
+
+    Written through ``tqdm.write`` when a bar is on screen (a plain write would be glued to
+    the bar's line); otherwise an ordinary :class:`logging.StreamHandler`.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` above any progress bar on screen."""
+        tq = sys.modules.get("tqdm")
+        if tq is not None and len(getattr(tq.tqdm, "_instances", ())):
+            try:
+                tq.tqdm.write(self.format(record), file=self.stream)
+            except Exception:  # logging never raises, as StreamHandler.emit
+                self.handleError(record)
+            return
+        super().emit(record)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from blankspot._cli_inputs import as_list, coverage_from_paths, expand_paths, read_several
-from blankspot._cli_progress import Stages
+from blankspot._cli_progress import LogHandler, Stages
 from blankspot._errors import BlankspotError, BlankspotWarning, InputError, InputFileError
 
 __all__ = ["main"]
@@ -815,7 +815,7 @@ def _cli_logging(args: argparse.Namespace) -> Iterator[None]:
         level = logging.INFO
     if getattr(args, "quiet", False):
         level = logging.ERROR
-    handler = logging.StreamHandler(sys.stderr)
+    handler = LogHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     saved = (log.level, log.propagate)
     log.addHandler(handler)

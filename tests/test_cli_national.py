@@ -311,6 +311,9 @@ def test_progress_bars_on_a_terminal(country):
     assert "[1/7] read: 100%" in err and "4/4 files" in err
     assert "[2/7] coverage: 100%" in err and "2/2 files" in err
     assert "blankspot: [" not in err  # no plain lines on a terminal
+    # a log line during a stage goes above its bar, not glued to the bar's end
+    assert "WARNING: 1 of 10 businesses fall outside every village" in err
+    assert "]WARNING" not in err
 
 
 def test_progress_lines_off_a_terminal(country, capsys):
@@ -548,3 +551,18 @@ def test_by_province_needs_province_codes(country, capsys):
     # without the flag, ids that are not codes simply give no province table
     assert main(argv) == 0
     assert not (country / "hasil" / "per_province.csv").exists()
+
+
+def test_province_options_in_toml(country, capsys):
+    cfg = country / "plan.toml"
+    cfg.write_text(
+        f'villages = "{country}/data/18/desa.gpkg"\n'
+        f'businesses = "{country}/data/18/umkm.csv"\n'
+        f'coverage = "{country}/rsrp/18.tif"\n'
+        f'out = "{country}/toml"\ncrs = "{CRS_UTM}"\nradius_m = 1000\nspacing_m = 250\n'
+        "k = 2\nmaps = false\nby_province = true\nper_province_k = 1\n"
+    )
+    assert main(["plan", "--config", str(cfg), "--quiet"]) == 0, capsys.readouterr().err
+    table = pd.read_csv(country / "toml" / "per_province.csv", dtype={"province_code": str})
+    assert table["province"].tolist() == ["Lampung", "Indonesia (national)"]
+    assert table["own_sites"].tolist() == [1, 1] and table["own_new_businesses"].tolist() == [3, 3]
