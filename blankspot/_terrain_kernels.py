@@ -179,3 +179,43 @@ def cells_kernel(  # noqa: PLR0917 - numba kernels take positional arrays
                 hzn[r, c] = hz
                 near = ray0 if frac < 0.5 else ray1
                 s_edge[r, c] = (edge[near, max(before - 1, 0)] + 1) * step
+
+
+@numba.njit(cache=True, nogil=True)
+def highest_cell_kernel(arr, group, col, row, mx, my, radius, best_col, best_row, best_z):  # noqa: PLR0917 - numba
+    """Find the highest cell whose centre is within ``radius`` metres of each point of ``group``.
+
+    Points are fractional (``col``, ``row``) in the window ``arr``; ``mx``, ``my`` are metres
+    per column and row. A cell must be strictly higher than the cell under the point to
+    win; ties among those go to the cell nearest the point, then to the first in row-major
+    order, so the answer does not depend on the point order. Writes the winning cell's
+    index (``best_col``, ``best_row``), or ``-2`` when the point's own cell is the highest
+    (stay) and ``-1`` when every cell in reach is a void; and the height (``-inf`` for -1).
+    """
+    h, w = arr.shape
+    rc = radius / mx
+    rr = radius / my
+    for g in range(group.size):
+        i = group[g]
+        c0 = max(math.floor(col[i] - rc - 0.5), 0)
+        c1 = min(math.ceil(col[i] + rc + 0.5), w)
+        r0 = max(math.floor(row[i] - rr - 0.5), 0)
+        r1 = min(math.ceil(row[i] + rr + 0.5), h)
+        own = arr[min(math.floor(row[i]), h - 1), min(math.floor(col[i]), w - 1)]
+        bz = -np.inf if math.isnan(own) else own
+        bd = 0.0
+        bc = -1 if math.isnan(own) else -2
+        br = bc
+        for r in range(r0, r1):
+            dy = (r + 0.5 - row[i]) * my
+            for c in range(c0, c1):
+                dx = (c + 0.5 - col[i]) * mx
+                d = math.sqrt(dx * dx + dy * dy)
+                z = arr[r, c]
+                if d > radius or math.isnan(z):
+                    continue
+                if z > bz or (z == bz and d < bd):
+                    bz, bd, bc, br = z, d, c, r
+        best_col[i] = bc
+        best_row[i] = br
+        best_z[i] = bz

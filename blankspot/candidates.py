@@ -368,6 +368,28 @@ def _numbered(prefix: str, n: int) -> np.ndarray:
     return np.char.add(prefix, digits).astype(object)
 
 
+def _to_high_ground(sites: gpd.GeoDataFrame, dem: Any, radius_m: float) -> gpd.GeoDataFrame:
+    """Move generated ``sites`` to the highest DEM cell within ``radius_m`` (candidate_sites).
+
+    Sites that land on one cell are merged into the first (by id: reading order); the log
+    says how many.
+    """
+    xy = point_xy(sites.geometry.array)
+    hg = terrain.highest_ground(dem, xy[:, 0], xy[:, 1], radius_m=radius_m, crs=sites.crs)
+    out = sites.assign(ground_m=hg["ground_m"].to_numpy(), moved_m=hg["moved_m"].to_numpy())
+    out = out.set_geometry(gpd.points_from_xy(hg["x"], hg["y"], crs=sites.crs))
+    dup = pd.DataFrame({"x": hg["x"], "y": hg["y"]}).duplicated().to_numpy()
+    if dup.any():
+        log.info(
+            "candidate_sites: %d %s site(s) moved onto the same hilltop as an earlier one "
+            "and were merged into it: %s",
+            int(dup.sum()),
+            sites["source"].iloc[0],
+            some(sites.index[dup]),
+        )
+    return out[~dup]
+
+
 @check_options
 def candidate_sites(
     assessment: Assessment,
@@ -377,6 +399,8 @@ def candidate_sites(
     clusters: bool = True,
     user_sites: Any = None,
     id_col: str | None = None,
+    dem: Any = None,
+    search_radius_m: float = 500.0,
 ) -> gpd.GeoDataFrame:
     """Propose candidate tower locations that can serve the uncovered businesses.
 
@@ -400,6 +424,14 @@ def candidate_sites(
         :func:`read_sites`: added with ``source = "user"`` (or their own ``source``).
     id_col
         Id column of ``user_sites`` (see :func:`read_sites`).
+    dem
+        A DEM (:func:`blankspot.terrain.read_dem`, a path or a list of tiles): prefer high
+        ground. Each generated site (grid and cluster) moves to the highest DEM cell within
+        ``search_radius_m`` (ties: the nearest), where a mast sees farthest. Generated sites
+        that land on one cell are merged (the first id in reading order stays). User sites
+        never move. ``None`` (default): sites stay where they are generated.
+    search_radius_m
+        How far, metres, a generated site may move to higher ground (with ``dem``).
 
     Returns
     -------
@@ -408,7 +440,9 @@ def candidate_sites(
         cluster centres, numbered north to south then west to east; the user's ids),
         columns ``source`` (``grid``/``cluster``/``user``), ``village_id`` (village
         containing the site, or missing), the user's ``cost_idr``/``radius_m``/other
-        columns when given (missing for generated sites), ``geometry``; working CRS.
+        columns when given (missing for generated sites), ``geometry``; working CRS. With
+        ``dem`` also ``ground_m`` (the DEM's elevation at a generated site, metres) and
+        ``moved_m`` (how far it moved uphill); missing for user sites.
 
     Raises
     ------
@@ -426,6 +460,9 @@ def candidate_sites(
     """
     assessment = _check_assessment(assessment, "candidate_sites")
     spacing_m = positive_metres(spacing_m, "spacing_m")
+    if dem is not None:
+        dem = terrain.read_dem(dem)
+        search_radius_m = positive_metres(search_radius_m, "search_radius_m")
     crs = assessment.crs
     spots = assessment.blank_spots
     parts: list[gpd.GeoDataFrame] = []
@@ -484,6 +521,8 @@ def candidate_sites(
                 crs=crs,
             )
         )
+    if dem is not None and parts:
+        parts = [_to_high_ground(p, dem, search_radius_m) for p in parts]
     if user_sites is not None:
         mine = _validate_sites(
             user_sites, id_col=id_col, what="user_sites", allow_missing_generated_cost=False

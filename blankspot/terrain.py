@@ -32,6 +32,7 @@ from affine import Affine
 import geopandas as gpd
 import shapely
 import shapely.geometry
+from pyproj import Transformer
 from rasterio.features import shapes
 from rasterio.windows import Window  # noqa: F401 (callers read Dem windows: terrain.Window)
 
@@ -42,12 +43,14 @@ from blankspot._dem import (
     Dem,
     _coords,
     _heights,
+    _pixel_coords,
     _positive,
     read_dem,
 )
 from blankspot._errors import InputError
-from blankspot._los import line_of_sight, path_loss
-from blankspot._validate import check_options
+from blankspot._los import _pair_windows, line_of_sight, path_loss
+from blankspot._terrain_kernels import highest_cell_kernel
+from blankspot._validate import check_options, require_crs
 from blankspot._viewshed import Viewshed, _cell_view, _sweep, viewshed
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "covered_pairs",
     "footprints",
     "hata_reach_m",
+    "highest_ground",
     "line_of_sight",
     "path_loss",
     "read_dem",
@@ -351,3 +355,95 @@ def covered_pairs(
     )
     with np.errstate(invalid="ignore"):
         return (res["rsrp_dbm"] >= threshold_dbm).to_numpy(dtype=bool)
+
+
+@check_options
+def highest_ground(dem: Dem, x: Any, y: Any, *, radius_m: float, crs: Any = None) -> pd.DataFrame:
+    """Find the highest DEM cell within ``radius_m`` of each point: where a mast sees farthest.
+
+    Parameters
+    ----------
+    dem
+        The terrain (:func:`read_dem`).
+    x, y
+        The points (arrays or scalars), in ``crs`` (``None``: the DEM's).
+    radius_m
+        How far a point may move, metres (cells whose centre is within this distance, by the
+        DEM's cell size in metres at its centre).
+    crs
+        CRS of ``x``, ``y`` and of the returned coordinates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point (``RangeIndex``): ``x``, ``y`` (centre of the highest cell, in
+        ``crs``), ``ground_m`` (its elevation), ``moved_m`` (geodesic distance from the
+        point). A cell must be higher than the one under the point (else the point stays,
+        ``ground_m`` its cell's elevation); ties go to the cell nearest the point. A point
+        outside the DEM, or with only voids within reach, stays where it is with
+        ``ground_m`` NaN (and is logged).
+
+    Examples
+    --------
+    A 10 x 10 grid of 100 m cells, flat at 0 m but for one 50 m cell (column 6, row 3):
+
+    >>> import numpy as np, rasterio, tempfile, pathlib
+    >>> from affine import Affine
+    >>> arr = np.zeros((10, 10), "int16"); arr[3, 6] = 50
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "hill.tif"
+    >>> with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1,
+    ...     dtype="int16", crs="EPSG:32748", transform=Affine(100, 0, 500000, 0, -100, 9400000)
+    ... ) as dst:
+    ...     dst.write(arr, 1)
+    >>> hg = highest_ground(read_dem(path), [500450, 500150], [9399550, 9399150], radius_m=300)
+    >>> hg.round(1)  # the hill is sqrt(200^2 + 100^2) = 223.6 grid m (223.7 m on the ground,
+    ...              # UTM's scale 0.9996) from the first point; the second is too far
+              x          y  ground_m  moved_m
+    0  500650.0  9399650.0      50.0    223.7
+    1  500150.0  9399150.0       0.0      0.0
+    """
+    if not isinstance(dem, Dem):
+        raise InputError(f"dem must be a Dem from read_dem(), got {type(dem).__name__}.")
+    radius = _positive(radius_m, "radius_m", allow_zero=True)
+    xs, ys = _coords(x, "x"), _coords(y, "y")
+    if len(xs) != len(ys):
+        raise InputError(f"x and y must have one length; got {len(xs)} and {len(ys)}.")
+    xd, yd = (np.asarray(v, dtype="float64") for v in dem.to_dem_crs(xs, ys, crs))
+    col, row = _pixel_coords(dem, xd, yd)
+    n = len(xs)
+    best_c = np.full(n, -1, dtype=np.int64)
+    best_r = np.full(n, -1, dtype=np.int64)
+    best_z = np.full(n, np.nan)
+    inside = np.flatnonzero((col >= 0) & (col <= dem.width) & (row >= 0) & (row <= dem.height))
+    mx, my = dem.cell_size_m()
+    rc, rr = radius / mx + 1, radius / my + 1
+    ci, ri = col[inside], row[inside]
+    for group, arr, c_lo, r_lo in _pair_windows(dem, ci - rc, ri - rr, ci + rc, ri + rr):
+        pts = inside[group]
+        local_c, local_r = np.full(n, np.nan), np.full(n, np.nan)
+        local_c[pts], local_r[pts] = col[pts] - c_lo, row[pts] - r_lo
+        highest_cell_kernel(arr, pts, local_c, local_r, mx, my, radius, best_c, best_r, best_z)
+        found = pts[best_c[pts] >= 0]
+        best_c[found] += c_lo
+        best_r[found] += r_lo
+    moved = best_c >= 0  # -2: the point's own cell is the highest; -1: unknown ground
+    new_x, new_y = xd.copy(), yd.copy()
+    new_x[moved], new_y[moved] = dem.transform @ (best_c[moved] + 0.5, best_r[moved] + 0.5)
+    unknown = best_c == -1
+    best_z[unknown] = np.nan
+    if unknown.any():
+        log.info(
+            "highest_ground: %d point(s) outside the DEM %s or with only voids within %g m: "
+            "not moved",
+            int(unknown.sum()),
+            dem.name,
+            radius,
+        )
+    dist = np.where(moved, dem.geodesic_m(xd, yd, new_x, new_y), 0.0)
+    out_x, out_y = new_x, new_y
+    if crs is not None and not require_crs(crs, what="crs").equals(dem.crs):
+        tr = Transformer.from_crs(dem.crs, require_crs(crs, what="crs"), always_xy=True)
+        out_x, out_y = tr.transform(new_x, new_y)
+        # points that did not move keep their exact input coordinates (no round trip)
+        out_x, out_y = np.where(moved, out_x, xs), np.where(moved, out_y, ys)
+    return pd.DataFrame({"x": out_x, "y": out_y, "ground_m": best_z, "moved_m": dist})

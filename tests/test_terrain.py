@@ -882,3 +882,69 @@ def test_tower_height_column_gives_its_own_footprint(tmp_path):
     assert cov.points(x, y, CRS_UTM)[0].tolist() == [True]  # the tall one covers it
     with pytest.raises(InputError, match=r"height_m of towers .*\['short'\]"):
         coverage.from_towers(towers.assign(height_m=[-1.0, 50.0]), dem=dem)
+
+
+# ---------------------------------------------------------------- candidates on high ground
+#
+# The toy assessment's 12 lattice points at spacing 500 m (relative to X0, Y0): x = 1,500,
+# 2,000, 2,500, 3,000 and y = 1,000 (G000001-G000004), 500 (G000005-G000008), 0
+# (G000009-G000012), numbered north to south then west to east. On 10 m cells (toy_dem's
+# grid), flat at 0 m, put hill A (80 m, cell centre 2,135 / 565), hill B (40 m, 2,705 / 995)
+# and a void square around G000009 (1,500 / 0). Distances by hand:
+#   G000006 (2,000 / 500) - A: sqrt(135^2 + 65^2) = 149.8 m
+#   G000007 (2,500 / 500) - A: sqrt(365^2 + 65^2) = 370.7 m
+#   G000003 (2,500 / 1,000) - B: sqrt(205^2 + 5^2) = 205.1 m
+#   G000004 (3,000 / 1,000) - B: sqrt(295^2 + 5^2) = 295.0 m
+# and every other lattice point is more than 400 m from both hills.
+
+
+def test_candidate_sites_move_to_high_ground_by_hand(tmp_path):
+    from blankspot._examples import _toy_assessment, _toy_sites
+    from blankspot.candidates import candidate_sites
+
+    arr = np.zeros((200, 400), dtype="float32")  # row r: y = 1,495 - 10 r; col c: x = 10 c - 495
+    arr[93, 263] = 80.0  # hill A
+    arr[50, 320] = 40.0  # hill B
+    arr[125:176, 175:226] = np.nan  # 250 m around G000009 (row 150, column 200)
+    dem = write_tif(
+        tmp_path / "hills.tif", arr, Affine(10, 0, X0 - 500, 0, -10, Y0 + 1500), nodata=np.nan
+    )
+    a = _toy_assessment()
+    flat = candidate_sites(a, spacing_m=500, clusters=False)
+
+    def rel(sites):
+        return np.column_stack([sites.geometry.x - X0, sites.geometry.y - Y0]).round(6)
+
+    # 200 m: only G000006 reaches a hill (B is 205 m from G000003)
+    near = candidate_sites(a, spacing_m=500, clusters=False, dem=dem, search_radius_m=200)
+    assert near.index.tolist() == flat.index.tolist()
+    moved = near["moved_m"] > 0
+    assert near.index[moved].tolist() == ["G000006"]
+    np.testing.assert_allclose(rel(near.loc[["G000006"]]), [[2135, 565]])
+    assert near.loc["G000006", "ground_m"] == 80.0
+    # UTM grid metres near the central meridian are 1 / 0.9996 ground metres
+    assert near.loc["G000006", "moved_m"] == pytest.approx(math.hypot(135, 65) / 0.9996, rel=1e-4)
+    # the others stay exactly where they were: flat ground (0 m) or only voids (NaN)
+    np.testing.assert_array_equal(rel(near[~moved]), rel(flat[~moved.to_numpy()]))
+    assert near.loc["G000009", "ground_m"] != near.loc["G000009", "ground_m"]  # NaN
+    assert (near.loc[~moved & (near.index != "G000009"), "ground_m"] == 0).all()
+
+    # 400 m: G000003 and G000004 both climb B, G000006 and G000007 both climb A; the second
+    # on each hilltop is merged into the first (by id); user sites never move
+    far = candidate_sites(
+        a, spacing_m=500, clusters=False, dem=dem, search_radius_m=400, user_sites=_toy_sites()
+    )
+    assert "G000004" not in far.index and "G000007" not in far.index
+    assert len(far) == 10 + 2
+    np.testing.assert_allclose(rel(far.loc[["G000003", "G000006"]]), [[2705, 995], [2135, 565]])
+    assert far.loc["G000003", "moved_m"] == pytest.approx(math.hypot(205, 5) / 0.9996, rel=1e-4)
+    np.testing.assert_allclose(rel(far.loc[["S1", "S2"]]), [[1850, 500], [2600, 500]])
+    # G000009 stands on unknown ground: any known cell is higher. The nearest known cells
+    # (0 m) are 255.05 m away, four of them: (1,245, +-5) and (1,495 or 1,505, 255), just
+    # outside the void square (cell centres x 1,255-1,755, y -255-245); the tie goes to the
+    # first in row-major order, the northernmost then westernmost: (1,495, 255)
+    np.testing.assert_allclose(rel(far.loc[["G000009"]]), [[1495, 255]])
+    assert far.loc["G000009", "moved_m"] == pytest.approx(math.hypot(255, 5) / 0.9996, rel=1e-4)
+    assert far.loc[["S1", "S2"], "ground_m"].isna().all()
+    with pytest.raises(InputError, match="search_radius_m"):
+        candidate_sites(a, spacing_m=500, dem=dem, search_radius_m=-1)
