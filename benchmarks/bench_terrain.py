@@ -11,8 +11,9 @@ temporary folder deleted at the end.
 2. 100,000 line-of-sight pairs of 0.5-30 km on a 30 m DEM (2,000 x 2,000 cells, 60 km square).
 3. All candidate sites of the Lampung sample (``candidate_sites(spacing_m=1250)``, ~14,000) on
    the sample's synthetic terrain rebuilt at 3 arc-seconds (~90 m, ``scripts/make_sample.py``
-   ``synthetic_dem``): (a) the terrain-filtered coverage matrix of ``rank_sites(dem=...)`` and
-   (b) a 5 km line-of-sight footprint (``viewshed``) of every site.
+   ``synthetic_dem``): (a) the terrain-filtered coverage matrix of ``rank_sites(dem=...)``,
+   (b) a 5 km viewshed of every site (one ``viewshed`` call each) and (c) the same as footprint
+   polygons (``footprints(model="los")``, one call for all sites: what ``from_towers`` uses).
 4. Memory: a province-sized DEM, 11,000 x 11,000 cells at 30 m (tiled, ZSTD, written by
    windows), with 100,000 line-of-sight pairs spread over it and 100 viewsheds, in a
    subprocess that reports its peak RSS.
@@ -172,6 +173,11 @@ def part3(folder: Path) -> dict:
             terrain.viewshed(dem, x, y, crs=sites.crs, height_m=30, radius_m=5_000).visible.sum()
         )
     t_vs, c_vs = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
+    fps = terrain.footprints(
+        dem, xy[:, 0], xy[:, 1], crs=sites.crs, height_m=30, radius_m=5_000, model="los"
+    )
+    t_fp, c_fp = time.perf_counter() - t0, time.process_time() - c0
     return {
         "dem": f"{dem.width} x {dem.height} cells, {dem.cell_size_m()[0]:.0f} m",
         "sites": len(sites),
@@ -182,6 +188,9 @@ def part3(folder: Path) -> dict:
         "viewsheds_5km_all_sites_wall_s": round(t_vs, 1),
         "viewsheds_5km_all_sites_cpu_s": round(c_vs, 1),
         "mean_visible_km2": round(visible / len(sites) * dem.cell_size_m()[0] ** 2 / 1e6, 1),
+        "footprint_polygons_all_sites_wall_s": round(t_fp, 1),
+        "footprint_polygons_all_sites_cpu_s": round(c_fp, 1),
+        "footprints_empty": int(fps.is_empty.sum()),
     }
 
 

@@ -8,10 +8,12 @@ window. Public names are re-exported by :mod:`blankspot.terrain`.
 
 from __future__ import annotations
 
+import functools
 import glob
 import logging
 import math
 import numbers
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,23 @@ SPEED_OF_LIGHT_M_S = 299_792_458.0
 _GEOD = pyproj.Geod(ellps="WGS84")
 _METRE_UNITS = {"", "m", "metre", "metres", "meter", "meters", "metre(s)"}
 _FOOT_UNITS = {"ft", "foot", "feet", "us-ft", "us survey foot", "international foot"}
+
+
+WGS84 = CRS.from_epsg(4326)
+
+
+def transformer(src: CRS, dst: CRS) -> Transformer:
+    """Return an ``always_xy`` transformer from ``src`` to ``dst`` (one per thread and pair).
+
+    Building one costs about a millisecond; a viewshed or footprint per site needs several.
+    """
+    return _transformer(src, dst, threading.get_ident())
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(src: CRS, dst: CRS, _thread: int) -> Transformer:
+    # pyproj transformers are not shared between threads, hence the thread in the key
+    return Transformer.from_crs(src, dst, always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -147,19 +166,17 @@ class Dem:
         src = require_crs(crs, what="The coordinates' crs")
         if src == self.crs:
             return x, y
-        tr = Transformer.from_crs(src, self.crs, always_xy=True)
-        return tr.transform(x, y)
+        return transformer(src, self.crs).transform(x, y)
 
     def lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Longitude/latitude (WGS84) of points given in the DEM CRS."""
-        tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
-        return tr.transform(x, y)
+        return transformer(self.crs, WGS84).transform(x, y)
 
     def geodesic_m(
         self, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
     ) -> np.ndarray:
         """Geodesic distance (metres, WGS84) between points given in the DEM CRS."""
-        tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        tr = transformer(self.crs, WGS84)
         alon, alat = tr.transform(ax, ay)
         blon, blat = tr.transform(bx, by)
         _, _, d = _GEOD.inv(alon, alat, blon, blat)

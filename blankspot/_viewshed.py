@@ -5,7 +5,6 @@ Public names are re-exported by :mod:`blankspot.terrain`.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -15,19 +14,22 @@ import numpy as np
 from affine import Affine
 
 import geopandas as gpd
+import rasterio
 import shapely
 import shapely.geometry
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from rasterio.features import shapes
 from rasterio.windows import Window
 
 from blankspot._dem import (
     _GEOD,
     EARTH_RADIUS_M,
+    WGS84,
     Dem,
     _check_inside,
     _pixel_coords,
     _positive,
+    transformer,
 )
 from blankspot._errors import InputError
 from blankspot._terrain_kernels import bilinear_at, cells_kernel, sweep_kernel
@@ -44,15 +46,12 @@ RAYS_PER_RIM_CELL = 1.0
 RAY_SAMPLES_PER_CELL = 2.0
 
 
-@functools.lru_cache(maxsize=64)
-def _to_lonlat(crs: CRS) -> Transformer:
-    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-
-
 def _local_scale_m(dem: Dem, x: float, y: float) -> tuple[float, float]:
     """Metres per DEM column and per row at a point (geodesic, so right in degrees too)."""
     t = dem.transform
-    lon, lat = _to_lonlat(dem.crs).transform(np.array([x, x + t.a, x]), np.array([y, y, y + t.e]))
+    lon, lat = transformer(dem.crs, WGS84).transform(
+        np.array([x, x + t.a, x]), np.array([y, y, y + t.e])
+    )
     _, _, d = _GEOD.inv(lon[[0, 0]], lat[[0, 0]], lon[1:], lat[1:])
     return float(d[0]), float(d[1])
 
@@ -85,7 +84,9 @@ def _sweep(
     radius_m: float,
     k: float,
     edges: bool = False,
+    ds: rasterio.io.DatasetReader | None = None,
 ) -> _Sweep:
+    """Sweep around one antenna (DEM-CRS point); ``ds``: the DEM already open (many sweeps)."""
     c, r = _pixel_coords(dem, np.array([x]), np.array([y]))
     _check_inside(dem, c, r, "observer point(s)")
     mx, my = _local_scale_m(dem, x, y)
@@ -94,7 +95,11 @@ def _sweep(
     row0 = max(int(np.floor(r[0] - reach_r)), 0)
     col1 = min(int(np.ceil(c[0] + reach_c)), dem.width)
     row1 = min(int(np.ceil(r[0] + reach_r)), dem.height)
-    arr = dem.read(Window(col0, row0, col1 - col0, row1 - row0), dtype="float32")
+    window = Window(col0, row0, col1 - col0, row1 - row0)
+    if ds is None:
+        arr = dem.read(window, dtype="float32")
+    else:
+        arr = dem._read_from(ds, window, dtype="float32")
     c_obs, r_obs = c[0] - col0, r[0] - row0
     ground = float(bilinear_at(arr, c_obs, r_obs))
     if not math.isfinite(ground):

@@ -168,9 +168,10 @@ def _footprint_mask(
     radio: _prop.Radio,
     environment: str,
     threshold_dbm: float,
+    ds: Any = None,
 ) -> tuple[np.ndarray, Affine]:
     """Covered cells around one antenna (DEM CRS point): visible, or RSRP >= threshold."""
-    sw = _sweep(dem, x, y, height_m=height_m, radius_m=radius_m, k=k, edges=model == "hata")
+    sw = _sweep(dem, x, y, height_m=height_m, radius_m=radius_m, k=k, edges=model == "hata", ds=ds)
     if model == "los":
         (covered,) = _cell_view(sw, radius_m, target_height_m)
     else:
@@ -280,33 +281,35 @@ def footprints(
     xd, yd = np.asarray(xd, dtype="float64"), np.asarray(yd, dtype="float64")
     geoms = np.empty(n, dtype=object)
     reach = {}
-    for i in range(n):  # one radial sweep per antenna: each is a vectorised array job
-        radius = float(radii[i])
-        if model == "hata":
-            h = float(heights[i])
-            if h not in reach:
-                reach[h] = hata_reach_m(
-                    r,
-                    height_m=h,
-                    target_height_m=target,
-                    threshold_dbm=threshold_dbm,
-                    environment=environment,
-                )
-            radius = min(radius, reach[h])
-        mask, transform = _footprint_mask(
-            dem,
-            float(xd[i]),
-            float(yd[i]),
-            model=model,
-            height_m=float(heights[i]),
-            target_height_m=target,
-            radius_m=radius,
-            k=k,
-            radio=r,
-            environment=environment,
-            threshold_dbm=float(threshold_dbm),
-        )
-        geoms[i] = _mask_polygon(mask, transform)
+    with dem.open() as ds:  # one dataset for all sweeps (and GDAL's block cache with it)
+        for i in range(n):  # one radial sweep per antenna: each is a vectorised array job
+            radius = float(radii[i])
+            if model == "hata":
+                h = float(heights[i])
+                if h not in reach:
+                    reach[h] = hata_reach_m(
+                        r,
+                        height_m=h,
+                        target_height_m=target,
+                        threshold_dbm=threshold_dbm,
+                        environment=environment,
+                    )
+                radius = min(radius, reach[h])
+            mask, transform = _footprint_mask(
+                dem,
+                float(xd[i]),
+                float(yd[i]),
+                model=model,
+                height_m=float(heights[i]),
+                target_height_m=target,
+                radius_m=radius,
+                k=k,
+                radio=r,
+                environment=environment,
+                threshold_dbm=float(threshold_dbm),
+                ds=ds,
+            )
+            geoms[i] = _mask_polygon(mask, transform)
     return gpd.GeoSeries(geoms, crs=dem.crs)
 
 
