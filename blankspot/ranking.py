@@ -1,15 +1,14 @@
 """Rank candidate sites into a plan: choose and order them by the businesses they connect.
 
 :func:`rank_sites` builds the demand (uncovered businesses) and the sparse demand x site
-coverage matrix (:func:`_coverage`, kept apart from the solvers so that other ways of
-computing coverage can replace it), hands them to the numeric core
-(:mod:`blankspot._mclp`), and turns the solution into a :class:`Plan`: the ranked table,
-the bound and the backhaul links.
+coverage matrix (:mod:`blankspot._demand`, kept apart from the solvers so that other ways
+of computing coverage can replace it), hands them to the solvers (:mod:`blankspot._solve`
+over :mod:`blankspot._mclp` and :mod:`blankspot._exact`), and turns the solution into a
+:class:`Plan`: the ranked table, the bound and the backhaul links.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import numbers
@@ -27,19 +26,18 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _exact, _geodesy, _lagrange, _mclp, _quotas, terrain
+from blankspot import _geodesy, _mclp, _quotas, terrain
+from blankspot._demand import _coverage, _Demand, _demand, _terrain_coverage
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
+from blankspot._solve import _SOLVE_SHARE, _solve, _solve_constrained
 from blankspot._util import id_sort, point_xy, some
 from blankspot._validate import check_options, positive_metres, warn_user
 from blankspot.assessment import Assessment
 from blankspot.backhaul import Backhaul, built_network, plan_backhaul, price_candidates
 from blankspot.candidates import _point_of, _prepare_sites, _village_of
 from blankspot.scoring import (
-    _business_weight_column,
     _check_assessment,
-    _class_weights,
-    _uncovered_mask,
 )
 
 __all__ = ["BOUNDS", "DEFAULT_COST_IDR", "METHODS", "PLAN_COLUMNS", "Plan", "rank_sites"]
@@ -194,171 +192,6 @@ class Plan:
             f"<Plan {self.method}: {len(self.sites)} sites, objective {self.objective:,.6g} "
             f"of {self.total_uncovered:,.6g}, upper bound {self.upper_bound:,.6g}>"
         )
-
-
-@dataclass(frozen=True)
-class _Demand:
-    """Uncovered demand points, sorted by id (business id, or blank spot id in counts mode)."""
-
-    xy: np.ndarray
-    count: np.ndarray
-    weight: np.ndarray
-    village_id: np.ndarray
-    total_count: float
-    total_weight: float
-
-
-def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
-    class_w, _, _ = _class_weights(assessment, weights, "rank_sites")
-    biz = assessment.businesses
-    if biz is not None:
-        unc = _uncovered_mask(biz)
-        w_all = class_w if class_w is not None else _business_weight_column(biz, unc)
-        weighted = class_w is not None or assessment.weighted
-        sel = np.flatnonzero(unc)
-        sel = sel[id_sort(np.asarray(biz.index, dtype=str)[sel])]
-        pts = biz.geometry.array[sel]
-        xy = point_xy(pts)
-        count = np.ones(len(sel))
-        weight = w_all[sel]
-        vids = biz["village_id"].to_numpy(dtype=object, na_value=None)[sel]
-        return _Demand(xy, count, weight, vids, float(len(sel)), float(weight.sum())), weighted
-    # counts mode: each village's uncovered businesses sit on its blank spots, by area
-    v = assessment.villages
-    spots = assessment.blank_spots
-    weighted = assessment.weighted
-    n_unc = pd.to_numeric(v["n_uncovered"], errors="coerce").fillna(0.0).to_numpy("float64")
-    total = float(n_unc.sum())
-    if "weighted_uncovered" in v.columns:
-        w_unc = pd.to_numeric(v["weighted_uncovered"], errors="coerce").fillna(0.0)
-        total_w = float(w_unc.sum())
-    else:
-        total_w = total
-    if len(spots) == 0 or "n_businesses" not in spots.columns:
-        empty = np.zeros(0)
-        return _Demand(np.empty((0, 2)), empty, empty, np.zeros(0, object), total, total_w), (
-            weighted
-        )
-    order = id_sort(spots.index.to_numpy())
-    spots = spots.iloc[order]
-    count = pd.to_numeric(spots["n_businesses"], errors="coerce").fillna(0.0).to_numpy("float64")
-    wcol = "weighted_businesses" if "weighted_businesses" in spots.columns else "n_businesses"
-    weight = pd.to_numeric(spots[wcol], errors="coerce").fillna(0.0).to_numpy("float64")
-    rp = shapely.point_on_surface(np.asarray(spots.geometry.array))
-    xy = point_xy(rp)
-    keep = count > 0
-    return (
-        _Demand(
-            xy[keep],
-            count[keep],
-            weight[keep],
-            spots["village_id"].to_numpy(dtype=object)[keep],
-            total,
-            total_w,
-        ),
-        weighted,
-    )
-
-
-def _coverage(
-    demand_xy: np.ndarray, sites: gpd.GeoDataFrame, radius_m: float
-) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Sparse demand x sites coverage; also each site's radius (NaN for footprints).
-
-    ``demand_xy`` and the sites are in the sites' CRS; a site reaches the demand within its
-    geodesic radius (ECEF chords, see :mod:`blankspot._geodesy`), a footprint what it holds.
-    """
-    crs = sites.crs
-    n, m = len(demand_xy), len(sites)
-    geoms = sites.geometry.array
-    footprint = shapely.get_type_id(geoms) != 0
-    radius = np.full(m, float(radius_m))
-    if "radius_m" in sites.columns:
-        own = sites["radius_m"].to_numpy("float64")
-        radius = np.where(np.isnan(own), radius, own)
-    radius[footprint] = np.nan
-    circles = np.flatnonzero(~footprint)
-    demand_xyz = _geodesy.ecef_of(demand_xy[:, 0], demand_xy[:, 1], crs)
-    if len(circles) == m:  # no footprints: the KD-tree matrix is the answer
-        sxy = point_xy(geoms)
-        sxyz = _geodesy.ecef_of(sxy[:, 0], sxy[:, 1], crs)
-        return _mclp.coverage_from_points(demand_xyz, sxyz, _geodesy.chord_m(radius)), radius
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    if len(circles):
-        cxy = point_xy(geoms[circles])
-        cxyz = _geodesy.ecef_of(cxy[:, 0], cxy[:, 1], crs)
-        chord = _geodesy.chord_m(radius[circles])
-        part = _mclp.coverage_from_points(demand_xyz, cxyz, chord).tocoo()
-        rows.append(part.row.astype(np.int64))
-        cols.append(circles[part.col])
-    polys = np.flatnonzero(footprint)
-    if len(polys) and n:
-        tree = shapely.STRtree(shapely.points(demand_xy))
-        f_idx, d_idx = tree.query(np.asarray(geoms[polys]), predicate="intersects")
-        rows.append(d_idx.astype(np.int64))
-        cols.append(polys[f_idx])
-    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    A = sp.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(n, m))
-    A.sum_duplicates()
-    A.sort_indices()
-    return A, radius
-
-
-def _terrain_coverage(
-    A: sp.csr_matrix,
-    demand_xy: np.ndarray,
-    sites: gpd.GeoDataFrame,
-    radius: np.ndarray,
-    *,
-    crs: Any,
-    dem: Any,
-    site_height_m: float,
-    target_height_m: float,
-    model: str,
-    radio_profile: str,
-    environment: str,
-    threshold_dbm: float,
-    k_factor: float,
-) -> sp.csr_matrix:
-    """Keep the demand x site pairs of ``A`` that the terrain lets through (point sites only).
-
-    ``A`` is the range matrix of :func:`_coverage`; each of its pairs from a point site is
-    checked by :func:`blankspot.terrain.covered_pairs` (line of sight or predicted RSRP).
-    """
-    dem = terrain.read_dem(dem)
-    coo = A.tocoo()
-    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    point_site = ~np.isnan(radius[cols])
-    site_xy = point_xy(_point_of(sites.geometry.array))
-    check = np.flatnonzero(point_site)
-    ok = np.ones(rows.size, dtype=bool)
-    ok[check] = terrain.covered_pairs(
-        dem,
-        site_xy[cols[check], 0],
-        site_xy[cols[check], 1],
-        demand_xy[rows[check], 0],
-        demand_xy[rows[check], 1],
-        crs=crs,
-        model=model,
-        height_m=terrain.antenna_heights_m(sites, site_height_m, what="sites")[cols[check]],
-        target_height_m=target_height_m,
-        radio_profile=radio_profile,
-        environment=environment,
-        threshold_dbm=threshold_dbm,
-        k_factor=k_factor,
-    )
-    log.info(
-        "rank_sites: terrain (%s on %s) keeps %d of %d site-demand pairs within range",
-        model,
-        dem.name,
-        int(ok[check].sum()),
-        check.size,
-    )
-    out = sp.csr_matrix((np.ones(int(ok.sum()), dtype=bool), (rows[ok], cols[ok])), shape=A.shape)
-    out.sort_indices()
-    return out
 
 
 def _check_k(k: Any) -> int | None:
@@ -1057,164 +890,6 @@ def _quotas_of(
         "max_per_group": max_per_group,
         "include": inc,
     }
-
-
-def _solve_constrained(
-    A: sp.csr_matrix,
-    w: np.ndarray,
-    *,
-    method: str,
-    bound: str,
-    k: int | None,
-    budget: float | None,
-    costs: np.ndarray | None,
-    side: _quotas.SideConstraints,
-    deadline: float,
-) -> tuple[_mclp.MCLPResult, str, list[str]]:
-    """Greedy or exact under quotas and commitments; the bound is the unconstrained one."""
-    A = _mclp._as_csc(A)
-    notes: list[str] = []
-    # the bound of the problem without quotas (bound=), valid because quotas and
-    # commitments only shrink the set of plans; exact tightens it with HiGHS' dual bound
-    free, free_how, _ = _solve(
-        A, w, method="greedy", bound=bound, k=k, budget=budget, costs=costs,
-        deadline=min(deadline, time.perf_counter() + LAGRANGIAN_BOUND_S),
-    )  # fmt: skip
-    coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
-    upper = min(free.upper_bound, coverable)
-    plans = [_quotas.constrained_greedy(A, w, k=k, budget=budget, costs=costs, side=side)]
-    if budget is not None:
-        plans.append(
-            _quotas.constrained_greedy(
-                A, w, k=k, budget=budget, costs=costs, side=side, by_ratio=True
-            )
-        )
-    chosen = max(plans, key=lambda p: _lagrange.plan_value(A, w, p))
-    how = f"{free_how}, computed without the quotas (still an upper bound)"
-    status = "greedy"
-    if method == "exact":
-        chosen, dual, status, note = _quotas.constrained_exact(
-            A, w, k=k, budget=budget, costs=costs, side=side, start=chosen,
-            time_limit_s=max(1e-3, deadline - time.perf_counter()),
-        )  # fmt: skip
-        if "Infeasible" in status:
-            raise InputError(
-                "The quotas and commitments cannot all be met together with k/budget_idr "
-                "(HiGHS proves no plan meets them); lower the quotas or raise the limits."
-            )
-        upper = min(upper, dual)
-        how = f"exact: {note}"
-        if not status.startswith("Optimal"):
-            msg = f"the exact solve with quotas stopped ({status}) before proving the optimum"
-            warn_user(msg)
-            notes.append(msg)
-    # build order: each site by what it adds given the ones before (committed ones too)
-    order = _quotas.constrained_greedy(
-        A[:, chosen], w, k=len(chosen), budget=None, costs=None,
-        side=dataclasses.replace(
-            side, group=np.full(len(chosen), -1), names=(), min_count=np.zeros(0, int),
-            max_count=np.zeros(0, int), forced=np.ones(len(chosen), dtype=bool),
-        ),
-    )  # fmt: skip
-    chosen = np.asarray(chosen, dtype=np.int64)[order]
-    gains = np.diff(
-        np.r_[0.0, [_lagrange.plan_value(A, w, chosen[: i + 1]) for i in range(len(chosen))]]
-    )
-    value = float(gains.sum())
-    if status.startswith("Optimal"):
-        upper = value
-    upper = max(upper, value)
-    res = _mclp.MCLPResult(
-        chosen=chosen,
-        gains=gains,
-        objective=value,
-        upper_bound=upper,
-        gap=_mclp.relative_gap(value, upper),
-        method=method,
-        status=status,
-    )
-    return res, how, notes
-
-
-#: Share of ``time_limit_s`` the solver may use; the rest is for tables and backhaul.
-_SOLVE_SHARE = 0.9
-#: At most this many seconds for the default (Lagrangian) bound of a greedy plan.
-LAGRANGIAN_BOUND_S = 10.0
-
-
-def _solve(
-    A: sp.csr_matrix,
-    w: np.ndarray,
-    *,
-    method: str,
-    bound: str,
-    k: int | None,
-    budget: float | None,
-    costs: np.ndarray | None,
-    deadline: float,
-) -> tuple[_mclp.MCLPResult, str, list[str]]:
-    """Run the chosen method and bound; return the result, the bound's story and notes."""
-    notes: list[str] = []
-
-    def remaining() -> float:
-        return max(1e-3, deadline - time.perf_counter())
-
-    if method == "exact":
-        res = _exact.exact_mclp(A, w, k=k, budget=budget, costs=costs, time_limit_s=remaining())
-        how = f"exact: {res.note}" if res.note else "exact (HiGHS)"
-        if res.status != "Optimal":
-            msg = (
-                f"the exact solve stopped ({res.status}) before proving the optimum: the "
-                f"plan is within {res.gap:.2%} of the best possible"
-            )
-            warn_user(msg)
-            notes.append(msg)
-        return res, how, notes
-    res = _mclp.greedy_mclp(A, w, k=k, budget=budget, costs=costs)
-    if k is None and budget is None:
-        return res, "none needed: every site that connects anyone new is ranked", notes
-    how = "greedy online bound (Leskovec et al. 2007)"
-    if res.gap <= 0:
-        return res, how + ": it meets the plan, which is optimal", notes
-    if bound == "greedy":
-        return res, how + " (bound='greedy')", notes
-    if bound == "lp":
-        limit = remaining()
-        lp = _mclp.lp_bound(A, w, k=k, budget=budget, costs=costs, time_limit_s=limit)
-        if not math.isfinite(lp):
-            notes.append(
-                f"bound='lp': HiGHS did not solve the LP relaxation within the time limit "
-                f"({limit:.3g} s), so the bound is the greedy online bound; "
-                "bound='lagrangian' gives nearly the LP's bound in seconds"
-            )
-            return res, how + ", because the LP relaxation hit the time limit", notes
-        how = "LP relaxation (HiGHS)"
-    else:
-        limit = min(LAGRANGIAN_BOUND_S, remaining())
-        lag = _lagrange.lagrangian_bound(
-            _mclp._as_csc(A),
-            w,
-            k=k,
-            costs=costs,
-            budget=budget,
-            starts=(res.chosen,),
-            time_limit_s=limit,
-            heuristics=False,
-            progress="rank_sites: bound",
-        )
-        lp = lag.bound
-        how = f"Lagrangian relaxation ({lag.iterations} subgradient steps, {lag.stopped})"
-        if lag.stopped == "time limit":
-            notes.append(
-                f"the Lagrangian bound stopped at its {limit:.3g} s limit before converging: "
-                "the plan may be closer to the best than the gap says"
-            )
-    if lp <= res.upper_bound:
-        ub = max(lp, res.objective)
-        res = dataclasses.replace(res, upper_bound=ub, gap=_mclp.relative_gap(res.objective, ub))
-    else:
-        how = "greedy online bound (Leskovec et al. 2007): tighter than the " + how
-    return res, how, notes
 
 
 def objective_of(sites: gpd.GeoDataFrame, weighted: bool) -> float:

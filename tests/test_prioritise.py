@@ -49,6 +49,7 @@ from pyproj import CRS, Geod, Transformer
 from shapely.geometry import MultiPolygon, Point, box
 
 import blankspot.ranking as ranking
+from blankspot import _exact, _solve
 from blankspot._errors import (
     BlankspotWarning,
     CRSError,
@@ -612,7 +613,7 @@ def test_bounds_of_a_greedy_plan_are_named_and_never_silent(monkeypatch, assessm
     assert lp.bound_method.endswith("because the LP relaxation hit the time limit")
     assert lp.upper_bound == 6.0
     # a Lagrangian bound cut short by its time limit says so
-    monkeypatch.setattr(ranking, "LAGRANGIAN_BOUND_S", 0.0)
+    monkeypatch.setattr(_solve, "LAGRANGIAN_BOUND_S", 0.0)
     short = rank_sites(assessment, trap, k=2)
     assert "the Lagrangian bound stopped at its 0 s limit before converging" in short.message
     assert short.upper_bound >= 6.0 - 1e-9
@@ -868,7 +869,7 @@ def test_exact_time_limit_warns(monkeypatch, assessment, sites):
             "Time limit reached",
         )  # fmt: skip
 
-    monkeypatch.setattr(ranking._exact, "exact_mclp", stopped)
+    monkeypatch.setattr(_exact, "exact_mclp", stopped)
     with pytest.warns(BlankspotWarning, match=r"exact solve stopped \(Time limit reached\)"):
         plan = rank_sites(assessment, sites, radius_m=2.5, k=1, method="exact")
     assert "within 25.00%" in plan.message

@@ -13,7 +13,7 @@ from blankspot import InputError, rank_sites
 from blankspot._examples import _toy_assessment, _toy_sites
 from blankspot._lagrange import plan_value
 from blankspot._quotas import side_constraints
-from blankspot.ranking import _solve_constrained
+from blankspot._solve import _solve_constrained
 
 
 def random_instance(seed):

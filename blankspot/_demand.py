@@ -1,0 +1,193 @@
+"""Demand and the demand x site coverage matrix of ranking (:func:`blankspot.rank_sites`).
+
+:func:`_demand` turns an assessment into demand points (uncovered businesses, or blank spots
+with their counts); :func:`_coverage` builds the sparse matrix of which site reaches which
+point (geodesic radii or footprints) and :func:`_terrain_coverage` filters it by terrain.
+Kept apart from the solvers so that other ways of computing coverage can replace it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+import geopandas as gpd
+import shapely
+
+from blankspot import _geodesy, _mclp, terrain
+from blankspot._util import id_sort, point_xy
+from blankspot.assessment import Assessment
+from blankspot.candidates import _point_of
+from blankspot.scoring import _business_weight_column, _class_weights, _uncovered_mask
+
+log = logging.getLogger("blankspot")
+
+
+@dataclass(frozen=True)
+class _Demand:
+    """Uncovered demand points, sorted by id (business id, or blank spot id in counts mode)."""
+
+    xy: np.ndarray
+    count: np.ndarray
+    weight: np.ndarray
+    village_id: np.ndarray
+    total_count: float
+    total_weight: float
+
+
+def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
+    class_w, _, _ = _class_weights(assessment, weights, "rank_sites")
+    biz = assessment.businesses
+    if biz is not None:
+        unc = _uncovered_mask(biz)
+        w_all = class_w if class_w is not None else _business_weight_column(biz, unc)
+        weighted = class_w is not None or assessment.weighted
+        sel = np.flatnonzero(unc)
+        sel = sel[id_sort(np.asarray(biz.index, dtype=str)[sel])]
+        pts = biz.geometry.array[sel]
+        xy = point_xy(pts)
+        count = np.ones(len(sel))
+        weight = w_all[sel]
+        vids = biz["village_id"].to_numpy(dtype=object, na_value=None)[sel]
+        return _Demand(xy, count, weight, vids, float(len(sel)), float(weight.sum())), weighted
+    # counts mode: each village's uncovered businesses sit on its blank spots, by area
+    v = assessment.villages
+    spots = assessment.blank_spots
+    weighted = assessment.weighted
+    n_unc = pd.to_numeric(v["n_uncovered"], errors="coerce").fillna(0.0).to_numpy("float64")
+    total = float(n_unc.sum())
+    if "weighted_uncovered" in v.columns:
+        w_unc = pd.to_numeric(v["weighted_uncovered"], errors="coerce").fillna(0.0)
+        total_w = float(w_unc.sum())
+    else:
+        total_w = total
+    if len(spots) == 0 or "n_businesses" not in spots.columns:
+        empty = np.zeros(0)
+        return _Demand(np.empty((0, 2)), empty, empty, np.zeros(0, object), total, total_w), (
+            weighted
+        )
+    order = id_sort(spots.index.to_numpy())
+    spots = spots.iloc[order]
+    count = pd.to_numeric(spots["n_businesses"], errors="coerce").fillna(0.0).to_numpy("float64")
+    wcol = "weighted_businesses" if "weighted_businesses" in spots.columns else "n_businesses"
+    weight = pd.to_numeric(spots[wcol], errors="coerce").fillna(0.0).to_numpy("float64")
+    rp = shapely.point_on_surface(np.asarray(spots.geometry.array))
+    xy = point_xy(rp)
+    keep = count > 0
+    return (
+        _Demand(
+            xy[keep],
+            count[keep],
+            weight[keep],
+            spots["village_id"].to_numpy(dtype=object)[keep],
+            total,
+            total_w,
+        ),
+        weighted,
+    )
+
+
+def _coverage(
+    demand_xy: np.ndarray, sites: gpd.GeoDataFrame, radius_m: float
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Sparse demand x sites coverage; also each site's radius (NaN for footprints).
+
+    ``demand_xy`` and the sites are in the sites' CRS; a site reaches the demand within its
+    geodesic radius (ECEF chords, see :mod:`blankspot._geodesy`), a footprint what it holds.
+    """
+    crs = sites.crs
+    n, m = len(demand_xy), len(sites)
+    geoms = sites.geometry.array
+    footprint = shapely.get_type_id(geoms) != 0
+    radius = np.full(m, float(radius_m))
+    if "radius_m" in sites.columns:
+        own = sites["radius_m"].to_numpy("float64")
+        radius = np.where(np.isnan(own), radius, own)
+    radius[footprint] = np.nan
+    circles = np.flatnonzero(~footprint)
+    demand_xyz = _geodesy.ecef_of(demand_xy[:, 0], demand_xy[:, 1], crs)
+    if len(circles) == m:  # no footprints: the KD-tree matrix is the answer
+        sxy = point_xy(geoms)
+        sxyz = _geodesy.ecef_of(sxy[:, 0], sxy[:, 1], crs)
+        return _mclp.coverage_from_points(demand_xyz, sxyz, _geodesy.chord_m(radius)), radius
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    if len(circles):
+        cxy = point_xy(geoms[circles])
+        cxyz = _geodesy.ecef_of(cxy[:, 0], cxy[:, 1], crs)
+        chord = _geodesy.chord_m(radius[circles])
+        part = _mclp.coverage_from_points(demand_xyz, cxyz, chord).tocoo()
+        rows.append(part.row.astype(np.int64))
+        cols.append(circles[part.col])
+    polys = np.flatnonzero(footprint)
+    if len(polys) and n:
+        tree = shapely.STRtree(shapely.points(demand_xy))
+        f_idx, d_idx = tree.query(np.asarray(geoms[polys]), predicate="intersects")
+        rows.append(d_idx.astype(np.int64))
+        cols.append(polys[f_idx])
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    A = sp.csr_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(n, m))
+    A.sum_duplicates()
+    A.sort_indices()
+    return A, radius
+
+
+def _terrain_coverage(
+    A: sp.csr_matrix,
+    demand_xy: np.ndarray,
+    sites: gpd.GeoDataFrame,
+    radius: np.ndarray,
+    *,
+    crs: Any,
+    dem: Any,
+    site_height_m: float,
+    target_height_m: float,
+    model: str,
+    radio_profile: str,
+    environment: str,
+    threshold_dbm: float,
+    k_factor: float,
+) -> sp.csr_matrix:
+    """Keep the demand x site pairs of ``A`` that the terrain lets through (point sites only).
+
+    ``A`` is the range matrix of :func:`_coverage`; each of its pairs from a point site is
+    checked by :func:`blankspot.terrain.covered_pairs` (line of sight or predicted RSRP).
+    """
+    dem = terrain.read_dem(dem)
+    coo = A.tocoo()
+    rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    point_site = ~np.isnan(radius[cols])
+    site_xy = point_xy(_point_of(sites.geometry.array))
+    check = np.flatnonzero(point_site)
+    ok = np.ones(rows.size, dtype=bool)
+    ok[check] = terrain.covered_pairs(
+        dem,
+        site_xy[cols[check], 0],
+        site_xy[cols[check], 1],
+        demand_xy[rows[check], 0],
+        demand_xy[rows[check], 1],
+        crs=crs,
+        model=model,
+        height_m=terrain.antenna_heights_m(sites, site_height_m, what="sites")[cols[check]],
+        target_height_m=target_height_m,
+        radio_profile=radio_profile,
+        environment=environment,
+        threshold_dbm=threshold_dbm,
+        k_factor=k_factor,
+    )
+    log.info(
+        "rank_sites: terrain (%s on %s) keeps %d of %d site-demand pairs within range",
+        model,
+        dem.name,
+        int(ok[check].sum()),
+        check.size,
+    )
+    out = sp.csr_matrix((np.ones(int(ok.sum()), dtype=bool), (rows[ok], cols[ok])), shape=A.shape)
+    out.sort_indices()
+    return out
