@@ -331,7 +331,8 @@ def _check_input_paths(opts: PlanOptions) -> None:
     names = ("villages", "businesses", "coverage", "sites", "network", "dem")
     found = expand_paths({n: as_list(getattr(opts, n)) for n in names})
     for name, paths in found.items():
-        setattr(opts, name, paths)
+        # an input not given stays None (demo and plan test "is not None"), lists stay lists
+        setattr(opts, name, paths if paths or name in ("coverage", "dem") else None)
 
 
 def _summary(made: dict[str, Any], *, quiet: bool, elapsed_s: float) -> None:
