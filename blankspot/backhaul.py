@@ -884,8 +884,10 @@ def price_candidates(sites: gpd.GeoDataFrame, backhaul: Any) -> tuple[np.ndarray
     """Backhaul price of each candidate site on its own, and the options used.
 
     ``sites`` is indexed by site id. Candidates do not relay for each other here (most
-    will not be built); the plan of the chosen sites may share links and relay through
-    chosen sites, so it never costs more than the sum of these prices.
+    will not be built), nor compete for capacity: a node with capacity 0 relays none of
+    them, any other capacity lets each through on its own. The plan of the chosen sites may
+    share links and relay through chosen sites, so without capacities it never costs more
+    than the sum of these prices (with them, a chosen site may end up on satellite).
     """
     opts = _options_of(backhaul)
     unknown = set(opts) - set(_PLAN_OPTIONS)
@@ -896,6 +898,10 @@ def price_candidates(sites: gpd.GeoDataFrame, backhaul: Any) -> tuple[np.ndarray
         )
     opts["site_relays"] = False
     full = {**dict.fromkeys(_PLAN_OPTIONS), **_DEFAULT_OPTIONS, **opts}
+    net = full["network"]
+    if isinstance(net, gpd.GeoDataFrame) and "capacity" in net.columns:
+        cap = _capacities(net, "network")
+        full["network"] = net.assign(capacity=np.where(cap == 0, 0.0, np.nan))
     priced = _plan_backhaul(sites, with_tree=False, **full)
     opts["site_relays"] = True
     return priced.sites["backhaul_cost_idr"].to_numpy("float64"), opts

@@ -16,6 +16,7 @@ import shapely
 from pyproj import Geod
 
 from blankspot import _backhaul_routing as routing
+from blankspot import backhaul as bh
 from blankspot._errors import CRSError, InputError, UnknownOptionError
 from blankspot.backhaul import DEFAULT_BACKHAUL_COSTS
 from blankspot.backhaul import plan_backhaul as _plan_backhaul
@@ -881,3 +882,15 @@ def test_bad_capacity(value):
     network, sites = _capacity_case(capacity=[None, value])
     with pytest.raises(InputError, match=r"network: column 'capacity' is .* in row 'T1'"):
         plan_backhaul(sites, network)
+
+
+def test_candidates_are_priced_on_their_own_whatever_the_capacity():
+    """Pricing candidates for rank_sites: T1's one slot does not make S2 look unconnectable
+    (both cost 2 hops on their own); capacity 0 still means T1 relays nobody."""
+    network, sites = _capacity_case(capacity=[None, 1])
+    prices, _ = bh.price_candidates(sites, network)
+    assert prices.tolist() == pytest.approx([2 * MW, 2 * MW])
+    prices, _ = bh.price_candidates(sites, network.assign(capacity=[None, 0]))
+    assert prices.tolist() == pytest.approx([SAT, SAT])
+    with pytest.raises(InputError, match="column 'capacity'"):
+        bh.price_candidates(sites, network.assign(capacity=[None, -2]))
