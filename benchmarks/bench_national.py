@@ -1,103 +1,125 @@
 """Benchmark: the whole country on one machine (issue #11).
 
 Inputs from ``benchmarks/national_data.py`` (generated on first run into
-``benchmarks/_cache/national/``): ~83,200 village polygons (Voronoi cells of the real
-desa points clipped to the real kecamatan), 10 million synthetic businesses, one synthetic
-100 m RSRP raster per province behind a VRT, and the real OpenCelliD towers (MCC 510).
+``benchmarks/_cache/national/``): ~83,150 village polygons (Voronoi cells of the real desa
+points clipped to the real kecamatan), 10 million synthetic businesses in one Parquet file per
+province, one synthetic 100 m RSRP raster per province behind a VRT, and the real OpenCelliD
+towers (MCC 510).
 
-Stages, each timed: reading, ``assess`` (coverage = the VRT OR the towers), ``score_villages``,
-``candidate_sites``, ``rank_sites`` (greedy, k=1,000 nationally, then k=1,000 per province).
-Peak memory is the process's ``ru_maxrss`` (the pipeline runs in a child process, so the
-generator's memory is not counted). Targets: under 10 minutes on 2 cores, under 4 GB.
+Stages, each timed in a child process (so the generator's memory is not counted):
 
-Run: ``python benchmarks/bench_national.py`` (``--raster-only`` leaves the towers out).
+1. ``read``: the villages and towers (the businesses are read in batches by ``assess``);
+2. ``assess``: coverage = the VRT OR the towers; businesses from
+   ``read_businesses_batches`` (1,000,000 rows a batch), ``compact=True``;
+3. ``score_villages``; 4. ``candidate_sites`` (2 km); 5. ``rank_sites`` greedy k=1,000
+   nationally; 6. ``rank_by_region`` greedy k=1,000 in every province (``bound="greedy"``:
+   the Lagrangian bound's 10 s a province would be 38 x 10 s).
+
+For each stage: wall time, the child's CPU time (user + system), the machine's load average
+and the child's peak RSS so far (``VmHWM``). Targets: under 10 minutes on 2 cores, under 4 GB.
+The accounting must add up (covered + uncovered + outside + rejected + unmatched == input);
+the script exits 1 if it does not, 2 if a target is missed.
+
+Run: ``python benchmarks/bench_national.py`` (``--provinces 18,16,31`` for a subset: those
+provinces' villages and business files; ``--raster-only`` leaves the towers out).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+TARGET_S = 600.0
+TARGET_MB = 4096.0
 
 CHILD = r"""
-import dataclasses, json, logging, resource, sys, time
-import numpy as np, pandas as pd
+import json, logging, os, resource, sys, time
 import blankspot
 from blankspot import coverage
 
-paths = json.loads(sys.argv[1])
-raster_only = sys.argv[2] == "1"
+args = json.loads(sys.argv[1])
 logging.basicConfig(level=logging.WARNING)
-times = {}
+rows = []
 
-def stage(name, t0):
-    times[name] = round(time.perf_counter() - t0, 1)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{name:<28} {times[name]:8.1f} s   peak RSS so far {peak:,.0f} MB", flush=True)
+def peak_mb():
+    with open("/proc/self/status") as fh:  # VmHWM: this process's peak RSS
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-t_all = time.perf_counter()
-t0 = time.perf_counter()
-villages = blankspot.read_villages(paths["villages"])
-raw = pd.read_parquet(paths["businesses"])
-biz = blankspot.read_businesses(raw, lon_col="lon", lat_col="lat", weight_col="weight")
-del raw
-towers = blankspot.read_towers(paths["towers"])
-stage("read", t0)
+class stage:
+    def __init__(self, name):
+        self.name = name
+    def __enter__(self):
+        self.t, self.c = time.perf_counter(), time.process_time()
+        self.load = os.getloadavg()[0]
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            return False
+        row = {"stage": self.name, "wall_s": round(time.perf_counter() - self.t, 1),
+               "cpu_s": round(time.process_time() - self.c, 1),
+               "load": round(max(self.load, os.getloadavg()[0]), 1),
+               "peak_mb": round(peak_mb())}
+        rows.append(row)
+        print("STAGE " + json.dumps(row), flush=True)
 
-t0 = time.perf_counter()
-cov = coverage.from_raster(paths["raster"])
-if not raster_only:
-    cov = coverage.union(cov, coverage.from_towers(towers))
-a = blankspot.assess(villages, biz, cov)
-stage("assess", t0)
+t_all, c_all = time.perf_counter(), time.process_time()
+with stage("read villages, towers"):
+    villages = blankspot.read_villages(args["villages"])
+    if args["provinces"]:
+        villages = villages[villages.index.str[:2].isin(args["provinces"])]
+    towers = blankspot.read_towers(args["towers"])
+    cov = coverage.from_raster(args["raster"])
+    if not args["raster_only"]:
+        cov = coverage.union(cov, coverage.from_towers(towers))
+    files = sorted(args["businesses"])
+    batches = blankspot.read_businesses_batches(files, id_col="business_id", weight_col="weight")
+
+with stage("assess (batches, compact)"):
+    a = blankspot.assess(villages, batches, cov, compact=True)
 acc = a.accounting
-assert sum(v for k, v in acc.items() if k != "input") == acc["input"]
+parts = sum(v for k, v in acc.items() if k != "input")
 
-t0 = time.perf_counter()
-scores = blankspot.score_villages(a)
-stage("score_villages", t0)
+with stage("score_villages"):
+    scores = blankspot.score_villages(a)
 
-t0 = time.perf_counter()
-sites = blankspot.candidate_sites(a, spacing_m=2000)
-stage("candidate_sites", t0)
+with stage("candidate_sites 2 km"):
+    sites = blankspot.candidate_sites(a, spacing_m=2000)
 
-t0 = time.perf_counter()
-plan = blankspot.rank_sites(a, sites, k=1000, method="greedy")
-stage("rank_sites national k=1000", t0)
+with stage("rank_sites k=1000 national"):
+    plan = blankspot.rank_sites(a, sites, k=1000, method="greedy")
 
-t0 = time.perf_counter()
-prov_v = a.villages.index.str[:2]
-prov_b = a.businesses["village_id"].str[:2]
-prov_s = sites["village_id"].str[:2]
-per_province = {}
-for p in sorted(prov_v.unique()):
-    ap = dataclasses.replace(
-        a,
-        villages=a.villages[prov_v == p],
-        businesses=a.businesses[(prov_b == p).fillna(False).to_numpy()],
-        blank_spots=a.blank_spots[a.blank_spots["village_id"].str[:2] == p],
-    )
-    sp = sites[(prov_s == p).fillna(False).to_numpy()]
-    if len(sp) == 0:
-        per_province[p] = 0.0
-        continue
-    per_province[p] = float(blankspot.rank_sites(ap, sp, k=1000, method="greedy").objective)
-stage("rank_sites per province", t0)
-total = time.perf_counter() - t_all
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({
-    "total_s": round(total, 1), "peak_mb": round(peak_mb), "stages": times,
-    "accounting": acc, "villages": len(a.villages), "blank_spots": len(a.blank_spots),
-    "candidates": len(sites), "national_connected": plan.objective,
-    "per_province_connected": round(sum(per_province.values())),
-}))
+with stage("rank_by_region k=1000 each"):
+    plans = blankspot.rank_by_region(a, sites, k=1000, method="greedy", bound="greedy")
+
+print("RESULT " + json.dumps({
+    "total_wall_s": round(time.perf_counter() - t_all, 1),
+    "total_cpu_s": round(time.process_time() - c_all, 1),
+    "peak_mb": round(peak_mb()), "stages": rows, "accounting": acc,
+    "accounting_adds_up": parts == acc["input"],
+    "villages": len(a.villages), "blank_spot_villages": int(a.villages["blank_spot"].sum()),
+    "blank_spots": len(a.blank_spots), "candidates": len(sites),
+    "national_sites": len(plan.sites), "national_connected": plan.objective,
+    "national_bound": plan.upper_bound, "uncovered": plan.total_uncovered,
+    "regions": len(plans),
+    "regional_connected": round(sum(p.objective for p in plans.values())),
+    "regional_sites": sum(len(p.sites) for p in plans.values()),
+    "businesses_mb": round(a.businesses.memory_usage(deep=True).sum() / 2**20),
+}), flush=True)
 """
 
 
-def main() -> None:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--provinces", default="", help="comma-separated codes, e.g. 18,16")
+    parser.add_argument("--raster-only", action="store_true", help="leave the towers out")
+    opts = parser.parse_args()
     gen = subprocess.run(
         [
             sys.executable,
@@ -111,35 +133,72 @@ def main() -> None:
         text=True,
     )
     paths = json.loads(gen.stdout.strip().splitlines()[-1])
-    raster_only = "1" if "--raster-only" in sys.argv else "0"
-    lines = []
+    provinces = [p.strip() for p in opts.provinces.split(",") if p.strip()]
+    files = sorted(Path(paths["businesses"]).glob("*.parquet"))
+    if provinces:
+        files = [f for f in files if f.stem in provinces]
+    args = {
+        "villages": paths["villages"],
+        "towers": paths["towers"],
+        "raster": paths["raster"],
+        "businesses": [str(f) for f in files],
+        "provinces": provinces,
+        "raster_only": opts.raster_only,
+    }
+    print(
+        f"national benchmark: {len(files)} business files, provinces "
+        f"{','.join(provinces) or 'all'}; {os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f} at start",
+        flush=True,
+    )
+    print(f"{'stage':<30}{'wall s':>9}{'CPU s':>9}{'load':>7}{'peak RSS MB':>13}", flush=True)
+    result = None
     with subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(paths), raster_only],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", CHILD, json.dumps(args)], stdout=subprocess.PIPE, text=True
     ) as child:
         assert child.stdout is not None
         for line in child.stdout:  # stage lines as they come
-            lines.append(line)
-            if not line.startswith("{"):
-                print(line, end="", flush=True)
-    if child.returncode:
-        sys.exit(f"the pipeline failed (exit {child.returncode})")
-    res = json.loads(lines[-1])
+            if line.startswith("STAGE "):
+                r = json.loads(line[6:])
+                print(
+                    f"{r['stage']:<30}{r['wall_s']:>9.1f}{r['cpu_s']:>9.1f}{r['load']:>7.1f}"
+                    f"{r['peak_mb']:>13,}",
+                    flush=True,
+                )
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+    if child.returncode or result is None:
+        print(f"the pipeline failed (exit {child.returncode})", file=sys.stderr)
+        return 1
+    r = result
     print(
-        f"villages {res['villages']:,}; blank-spot polygons {res['blank_spots']:,}; "
-        f"candidates {res['candidates']:,}"
-    )
-    print(f"accounting: {res['accounting']}")
-    print(
-        f"connected by k=1000 nationally: {res['national_connected']:,.0f}; "
-        f"by k=1000 per province (sum): {res['per_province_connected']:,}"
+        f"{'total':<30}{r['total_wall_s']:>9.1f}{r['total_cpu_s']:>9.1f}{'':>7}{r['peak_mb']:>13,}"
     )
     print(
-        f"total: {res['total_s']:.0f} s (target < 600 s); peak RSS {res['peak_mb']:,} MB "
-        "(target < 4096 MB)"
+        f"villages {r['villages']:,} ({r['blank_spot_villages']:,} blank-spot villages); "
+        f"blank-spot polygons {r['blank_spots']:,}; candidates {r['candidates']:,}; "
+        f"compact businesses table {r['businesses_mb']:,} MB"
     )
+    print(f"accounting: {r['accounting']} (adds up: {r['accounting_adds_up']})")
+    print(
+        f"national k=1000: {r['national_sites']:,} sites connect "
+        f"{r['national_connected']:,.0f} of {r['uncovered']:,.0f} uncovered (bound "
+        f"{r['national_bound']:,.0f}); per province (k=1000 each, {r['regions']} regions): "
+        f"{r['regional_sites']:,} sites connect {r['regional_connected']:,}"
+    )
+    (HERE / "_cache" / "national" / "result.json").write_text(json.dumps(r, indent=1))
+    if not r["accounting_adds_up"]:
+        print("FAIL: the accounting does not add up", file=sys.stderr)
+        return 1
+    ok_time, ok_mem = r["total_wall_s"] <= TARGET_S, r["peak_mb"] <= TARGET_MB
+    print(
+        f"targets: wall {r['total_wall_s']:.0f} s (< {TARGET_S:.0f}: "
+        f"{'met' if ok_time else 'MISSED'}), peak {r['peak_mb']:,} MB (< {TARGET_MB:.0f}: "
+        f"{'met' if ok_mem else 'MISSED'}); CPU {r['total_cpu_s']:.0f} s. On a shared machine "
+        "compare CPU time and load: wall time grows with the others' load."
+    )
+    return 0 if ok_time and ok_mem else 2
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,8 +9,9 @@ Real layers from ``../shared/data/indonesia`` (MIT, Cahya DSN) and ``../shared/d
   missing from the kecamatan layer are dropped (logged). Where a neighbouring kecamatan's
   village is nearer, the cell leaves a gap inside this kecamatan: businesses there are
   ``outside_villages``, which the accounting shows.
-* ``businesses.parquet``: 10,000,000 points (lon/lat, EPSG:4326) around the village points
-  (Gaussian, sigma 1.5 km), a ``weight`` of 1-4.
+* ``businesses/<province>.parquet``: 10,000,000 points in 38 files, one per province
+  (``business_id`` ``B0``..., lon/lat EPSG:4326) around the village points (Gaussian,
+  sigma 1.5 km), a ``weight`` of 1-4; rows in village-code order.
 * ``rsrp/<province>.tif``: one RSRP raster (dBm, float32, 100 m = 0.0009 degree, EPSG:4326,
   256 x 256 tiles, deflate) per province over its kabupaten extent, and ``rsrp.vrt`` over all of
   them. Synthetic path loss (3GPP rural macro slope) from a seeded layout of one tower per
@@ -94,22 +95,36 @@ def villages() -> Path:
 
 
 def businesses(vil: gpd.GeoDataFrame) -> Path:
-    path = OUT / "businesses.parquet"
-    if path.exists():
-        return path
+    """One Parquet file per province, ``businesses/<province>.parquet`` (as national data
+    comes: one file per province), rows in village-code order."""
+    folder = OUT / "businesses"
+    if (folder / "_done").exists():
+        return folder
+    folder.mkdir(exist_ok=True)
     rng = np.random.default_rng(11)
     rep = shapely.point_on_surface(vil.geometry.array)
     cx, cy = shapely.get_x(rep), shapely.get_y(rep)
-    pick = rng.integers(0, len(cx), N_BUSINESSES)
+    # sorted by village, so each province's rows are contiguous and one batch of rows covers
+    # one region, not the whole country
+    pick = np.sort(rng.integers(0, len(cx), N_BUSINESSES))
     sigma = 1500.0 / 111_320.0
     lat = cy[pick] + rng.normal(0, sigma, N_BUSINESSES)
     lon = cx[pick] + rng.normal(0, sigma, N_BUSINESSES) / np.cos(np.radians(cy[pick]))
-    frame = pd.DataFrame(
-        {"lon": lon, "lat": lat, "weight": rng.integers(1, 5, N_BUSINESSES).astype("float32")}
-    )
-    frame.to_parquet(path, compression="zstd")
-    log.info("businesses: %d written", N_BUSINESSES)
-    return path
+    weight = rng.integers(1, 5, N_BUSINESSES).astype("float32")
+    prov = vil.index.str[:2].to_numpy()[pick]
+    cuts = np.flatnonzero(prov[1:] != prov[:-1]) + 1
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, N_BUSINESSES], strict=True):
+        pd.DataFrame(
+            {
+                "business_id": np.char.add("B", np.arange(lo, hi).astype(str)),
+                "lon": lon[lo:hi],
+                "lat": lat[lo:hi],
+                "weight": weight[lo:hi],
+            }
+        ).to_parquet(folder / f"{prov[lo]}.parquet", compression="zstd", index=False)
+    (folder / "_done").touch()
+    log.info("businesses: %d written in %d province files", N_BUSINESSES, len(cuts) + 1)
+    return folder
 
 
 def rasters(vil: gpd.GeoDataFrame) -> Path:

@@ -24,6 +24,7 @@ from blankspot._errors import (
 
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562), see __getattr__
     from blankspot import coverage, sample, terrain
+    from blankspot._batches import BusinessBatches, read_businesses_batches
     from blankspot.assessment import Assessment, assess
     from blankspot.backhaul import Backhaul, plan_backhaul
     from blankspot.export import export
@@ -53,6 +54,8 @@ _LAZY = {
     "export": "blankspot.export",
     "attach_parent_names": "blankspot.io",
     "read_businesses": "blankspot.io",
+    "read_businesses_batches": "blankspot._batches",
+    "BusinessBatches": "blankspot._batches",
     "read_towers": "blankspot.io",
     "read_villages": "blankspot.io",
     "rejected_rows": "blankspot.io",
@@ -115,6 +118,7 @@ __all__ = [
     "Backhaul",
     "BlankspotError",
     "BlankspotWarning",
+    "BusinessBatches",
     "CRSError",
     "EmptyInputError",
     "InputError",
@@ -137,6 +141,7 @@ __all__ = [
     "rank_by_region",
     "rank_sites",
     "read_businesses",
+    "read_businesses_batches",
     "read_towers",
     "read_villages",
     "rejected_rows",

@@ -21,7 +21,7 @@ import shapely
 
 from blankspot import _geodesy, _mclp, terrain
 from blankspot._util import id_sort, point_xy
-from blankspot.assessment import Assessment
+from blankspot.assessment import Assessment, _business_xy
 from blankspot.candidates import _point_of
 from blankspot.scoring import _business_weight_column, _class_weights, _uncovered_mask
 
@@ -48,12 +48,11 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
         w_all = class_w if class_w is not None else _business_weight_column(biz, unc)
         weighted = class_w is not None or assessment.weighted
         sel = np.flatnonzero(unc)
-        sel = sel[id_sort(np.asarray(biz.index, dtype=str)[sel])]
-        pts = biz.geometry.array[sel]
-        xy = point_xy(pts)
+        sel = sel[id_sort(np.asarray(biz.index[sel], dtype=str))]
+        xy = _business_xy(biz, sel)
         count = np.ones(len(sel))
         weight = w_all[sel]
-        vids = biz["village_id"].to_numpy(dtype=object, na_value=None)[sel]
+        vids = biz["village_id"].iloc[sel].to_numpy(dtype=object, na_value=None)
         return _Demand(xy, count, weight, vids, float(len(sel)), float(weight.sum())), weighted
     # counts mode: each village's uncovered businesses sit on its blank spots, by area
     v = assessment.villages
@@ -136,6 +135,49 @@ def _coverage(
     A.sum_duplicates()
     A.sort_indices()
     return A, radius
+
+
+#: Demand points whose coverage rows are built at a time, then merged by coverage pattern:
+#: a country's millions of uncovered businesses never hold all their (business, site) pairs.
+DEMAND_CHUNK = 500_000
+
+
+def _aggregated_coverage(
+    demand_xy: np.ndarray,
+    obj_w: np.ndarray,
+    sites: gpd.GeoDataFrame,
+    radius_m: float,
+    terrain_kw: dict[str, Any] | None,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Demand aggregated by coverage pattern, built ``DEMAND_CHUNK`` demand points at a time.
+
+    Returns ``(A_agg, w_agg, reached, radius, n_pairs)``: the patterns and their summed
+    weights exactly as :func:`_mclp.aggregate_demand` gives them for the whole matrix (rows
+    in order of first appearance), whether a site reaches each demand point, each site's
+    radius (NaN for footprints) and the number of (demand, site) pairs within reach.
+    """
+    n = len(demand_xy)
+    reached = np.zeros(n, dtype=bool)
+    parts: list[tuple[sp.csr_matrix, np.ndarray]] = []
+    n_pairs = 0
+    radius = np.zeros(0)
+    for start in range(0, n, DEMAND_CHUNK):
+        stop = min(start + DEMAND_CHUNK, n)
+        A, radius = _coverage(demand_xy[start:stop], sites, radius_m)
+        if terrain_kw is not None:
+            A = _terrain_coverage(A, demand_xy[start:stop], sites, radius, **terrain_kw)
+        reached[start:stop] = np.diff(A.indptr) > 0
+        n_pairs += A.nnz
+        A_c, w_c, _ = _mclp.aggregate_demand(A, obj_w[start:stop])
+        parts.append((A_c, w_c))
+        del A
+    if len(parts) == 1:
+        return (*parts[0], reached, radius, n_pairs)
+    # patterns repeated across chunks merge here; rows keep the order of first appearance
+    A_agg, w_agg, _ = _mclp.aggregate_demand(
+        sp.vstack([p[0] for p in parts], format="csr"), np.concatenate([p[1] for p in parts])
+    )
+    return A_agg, w_agg, reached, radius, n_pairs
 
 
 def _terrain_coverage(

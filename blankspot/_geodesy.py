@@ -128,11 +128,21 @@ def utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def zone_of(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     """EPSG code of the UTM zone of each geometry's centroid (-1 for missing geometries)."""
     geoms = np.asarray(geoms, dtype=object)
-    out = np.full(geoms.size, -1, dtype=np.int64)
+    xy = np.full((geoms.size, 2), np.nan)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if ok.any():
         c = shapely.centroid(geoms[ok])
-        out[ok] = utm_epsg(*lonlat_of(shapely.get_x(c), shapely.get_y(c), crs))
+        xy[ok] = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
+    return zone_of_xy(xy, crs)
+
+
+def zone_of_xy(xy: np.ndarray, crs: CRS) -> np.ndarray:
+    """EPSG code of the UTM zone of each ``(x, y)`` in ``crs`` (-1 where NaN)."""
+    xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    out = np.full(len(xy), -1, dtype=np.int64)
+    ok = np.isfinite(xy).all(axis=1)
+    if ok.any():
+        out[ok] = utm_epsg(*lonlat_of(xy[ok, 0], xy[ok, 1], crs))
     return out
 
 
@@ -277,6 +287,15 @@ def within_reach(centres: np.ndarray, radius_m: np.ndarray, points: np.ndarray) 
     if len(centres) == 0 or ok.size == 0:
         return out
     chord = chord_m(radius_m) * (1 + 1e-12)  # a point exactly at the radius is in reach
+    # one query settles the points beyond the longest reach of every centre (most points
+    # of a country: towers stand in towns), so the groups below see only the rest
+    near_any = np.zeros(ok.size, dtype=bool)
+    tree, reach = cKDTree(centres), float(chord.max()) * (1 + 1e-9)
+    for start in range(0, ok.size, POINTS_PER_BATCH):
+        batch = points[ok[start : start + POINTS_PER_BATCH]]
+        d, _ = tree.query(batch, k=1, distance_upper_bound=reach)
+        near_any[start : start + POINTS_PER_BATCH] = np.isfinite(d)
+    ok = ok[near_any]
     for g in _radius_groups(radius_m):  # at most 16 groups
         tree = cKDTree(centres[g])
         c_lo, c_hi = chord[g].min(), chord[g].max()
@@ -306,7 +325,15 @@ def by_zone(geoms: np.ndarray, crs: CRS) -> list[tuple[np.ndarray, CRS]]:
     Zones in EPSG order; positions ascending. For work done in metres on a plane (lattices,
     grid cells) where one UTM zone for a whole country would stretch distances by up to 20 %.
     """
-    zones = zone_of(np.asarray(geoms, dtype=object), crs)
+    return _grouped(zone_of(np.asarray(geoms, dtype=object), crs), crs)
+
+
+def by_zone_xy(xy: np.ndarray, crs: CRS) -> list[tuple[np.ndarray, CRS]]:
+    """:func:`by_zone` for points given as ``(n, 2)`` coordinates in ``crs``."""
+    return _grouped(zone_of_xy(xy, crs), crs)
+
+
+def _grouped(zones: np.ndarray, crs: CRS) -> list[tuple[np.ndarray, CRS]]:
     return [
         (np.flatnonzero(zones == z), CRS.from_epsg(int(z)) if z > 0 else CRS.from_user_input(crs))
         for z in np.unique(zones)

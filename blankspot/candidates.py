@@ -23,7 +23,7 @@ from blankspot._errors import EmptyInputError, InputError, InputFileError, NoOve
 from blankspot._examples import _toy_assessment  # noqa: F401 - used by the doctests
 from blankspot._util import id_sort, lonlat_extent, point_xy, some
 from blankspot._validate import check_options, positive_metres, require_crs
-from blankspot.assessment import Assessment
+from blankspot.assessment import Assessment, _business_xy
 from blankspot.scoring import _business_weight_column, _check_assessment, _uncovered_mask
 
 __all__ = ["SITE_SOURCES", "candidate_sites", "read_sites"]
@@ -34,6 +34,8 @@ SITE_SOURCES = ("grid", "cluster", "user")
 
 # Lattices bigger than this are refused (a spacing typo such as 2 instead of 2000 m).
 _MAX_GRID_POINTS = 5_000_000
+# uncovered businesses made into shapely points at a time (to find the blank spots holding them)
+_POINTS_PER_QUERY = 1_000_000
 
 
 def _read_site_file(path: Path) -> gpd.GeoDataFrame:
@@ -471,13 +473,15 @@ def candidate_sites(
     if biz is not None:
         unc = _uncovered_mask(biz)
         w_all = _business_weight_column(biz, unc)
-        pts = biz.geometry.array[unc]
-        bx, by = shapely.get_x(pts), shapely.get_y(pts)
+        bxy = _business_xy(biz, np.flatnonzero(unc))
+        bx, by = bxy[:, 0], bxy[:, 1]
         bw = w_all[unc]
-        # blank spots that hold at least one uncovered business
+        # blank spots that hold at least one uncovered business (points made a batch at a
+        # time: a country's uncovered businesses as shapely points would not fit)
         holding = np.zeros(len(spots), dtype=bool)
-        if len(spots) and len(pts):
-            _, s_idx = spots.sindex.query(pts, predicate="intersects")
+        for i in range(0, len(bxy) if len(spots) else 0, _POINTS_PER_QUERY):
+            chunk = shapely.points(bxy[i : i + _POINTS_PER_QUERY])
+            _, s_idx = spots.sindex.query(chunk, predicate="intersects")
             holding[s_idx] = True
     else:
         bx = by = bw = np.zeros(0)
@@ -504,7 +508,7 @@ def candidate_sites(
     if clusters:
         if biz is not None:
             found = [np.empty((0, 2))]
-            for pos, zcrs in _geodesy.by_zone(pts, crs):  # cells in metres per UTM zone
+            for pos, zcrs in _geodesy.by_zone_xy(bxy, crs):  # cells in metres per UTM zone
                 zxy = _geodesy.transform_xy(np.column_stack([bx[pos], by[pos]]), crs, zcrs)
                 centres = _cluster_centres(zxy, bw[pos], spacing_m)
                 found.append(_geodesy.transform_xy(centres, zcrs, crs))

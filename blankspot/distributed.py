@@ -31,6 +31,7 @@ from blankspot.assessment import (
     _as_business_points,
     _classify_points,
     _combine_points,
+    _compact_part,
     _PointPart,
     _village_part,
 )
@@ -42,7 +43,7 @@ log = logging.getLogger("blankspot")
 
 
 def _assess_partition(
-    village_half: tuple[Any, ...], part: Any
+    village_half: tuple[Any, ...], part: Any, compact: bool = False
 ) -> tuple[_PointPart, str | None] | None:
     """Assess one partition of businesses against the shared village half (on a worker)."""
     if len(part) == 0:
@@ -50,6 +51,8 @@ def _assess_partition(
     out_v, spots, wcrs, source = village_half
     biz = _as_business_points(part)
     done = _classify_points(out_v, biz=biz, spots=spots, wcrs=wcrs, source=source)
+    if compact:  # the compact table travels back, not the points
+        done = _compact_part(done, out_v.index)
     return done, biz.attrs.get("weight_col")
 
 
@@ -61,15 +64,18 @@ def assess(
     *,
     crs: Any = None,
     blank_spot_share: float = 0.5,
+    compact: bool = False,
     client: Any = None,
 ) -> Assessment:
     """:func:`blankspot.assess` with businesses partitioned over a dask cluster.
 
     Parameters
     ----------
-    villages, coverage, crs, blank_spot_share
-        As in :func:`blankspot.assess`. The coverage must be picklable and readable by every
-        worker (a raster path on a shared file system or object store, e.g. ``/vsis3/...``).
+    villages, coverage, crs, blank_spot_share, compact
+        As in :func:`blankspot.assess` (``compact=True``: each worker returns the compact
+        table, a fraction of the points' size, so less travels and the client holds less).
+        The coverage must be picklable and readable by every worker (a raster path on a
+        shared file system or object store, e.g. ``/vsis3/...``).
     businesses
         A ``dask_geopandas.GeoDataFrame`` of business points (any CRS), ideally partitioned
         spatially (``spatial_shuffle(by="hilbert")`` or one partition per province), so each
@@ -98,7 +104,12 @@ def assess(
     """
     if isinstance(businesses, gpd.GeoDataFrame):
         return assess_in_memory(
-            villages, businesses, coverage, crs=crs, blank_spot_share=blank_spot_share
+            villages,
+            businesses,
+            coverage,
+            crs=crs,
+            blank_spot_share=blank_spot_share,
+            compact=compact,
         )
     if not isinstance(businesses, dask_geopandas.GeoDataFrame):
         raise InputError(
@@ -123,7 +134,9 @@ def assess(
             ) from exc
     out_v, spots, wcrs, source = _village_part(villages, coverage, crs=crs)
     [half] = client.scatter([(out_v, spots, wcrs, source)], broadcast=True, hash=False)
-    tasks = [dask.delayed(_assess_partition)(half, p) for p in businesses.to_delayed()]
+    if not isinstance(compact, bool):
+        raise InputError(f"compact must be True or False, got {compact!r}.")
+    tasks = [dask.delayed(_assess_partition)(half, p, compact) for p in businesses.to_delayed()]
     log.info(
         "Assessing %d business partitions on %d dask workers",
         len(tasks),

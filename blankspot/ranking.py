@@ -26,14 +26,20 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _geodesy, _mclp, _quotas, terrain
-from blankspot._demand import _coverage, _Demand, _demand, _terrain_coverage
+from blankspot import _geodesy, _quotas, terrain
+from blankspot._demand import (
+    _aggregated_coverage,
+    _coverage,
+    _Demand,
+    _demand,
+    _terrain_coverage,
+)
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._solve import _SOLVE_SHARE, _solve, _solve_constrained
 from blankspot._util import id_sort, point_xy, some
 from blankspot._validate import check_options, positive_metres, warn_user
-from blankspot.assessment import Assessment
+from blankspot.assessment import Assessment, _business_xy
 from blankspot.backhaul import Backhaul, built_network, plan_backhaul, price_candidates
 from blankspot.candidates import _point_of, _prepare_sites, _village_of
 from blankspot.scoring import (
@@ -251,9 +257,8 @@ def _anchors(assessment: Assessment) -> tuple[np.ndarray, np.ndarray]:
         sel = np.flatnonzero(cov)
         if len(sel) == 0:
             return np.zeros(0, object), np.empty((0, 2))
-        sel = sel[id_sort(np.asarray(biz.index, dtype=str)[sel])]
-        pts = biz.geometry.array[sel]
-        xy = point_xy(pts)
+        sel = sel[id_sort(np.asarray(biz.index[sel], dtype=str))]
+        xy = _business_xy(biz, sel)
         cell = np.floor(xy / _ANCHOR_SPACING_M).astype(np.int64)
         _, first = np.unique(cell, axis=0, return_index=True)
         first = np.sort(first)
@@ -698,25 +703,25 @@ def rank_sites(
         notes.append(msg)
         k = m
 
-    A, radius = _coverage(demand.xy, table, radius_m)
-    if dem is not None:
-        A = _terrain_coverage(
-            A,
-            demand.xy,
-            table,
-            radius,
-            crs=assessment.crs,
-            dem=dem,
-            site_height_m=site_height_m,
-            target_height_m=target_height_m,
-            model=model,
-            radio_profile=radio_profile,
-            environment=environment,
-            threshold_dbm=threshold_dbm,
-            k_factor=k_factor,
-        )
+    terrain_kw = (
+        None
+        if dem is None
+        else {
+            "crs": assessment.crs,
+            "dem": terrain.read_dem(dem),
+            "site_height_m": site_height_m,
+            "target_height_m": target_height_m,
+            "model": model,
+            "radio_profile": radio_profile,
+            "environment": environment,
+            "threshold_dbm": threshold_dbm,
+            "k_factor": k_factor,
+        }
+    )
     obj_w = demand.weight if weighted else demand.count
-    reached = np.diff(A.indptr) > 0
+    A_agg, w_agg, reached, radius, n_pairs = _aggregated_coverage(
+        demand.xy, obj_w, table, radius_m, terrain_kw
+    )
     unreachable = float(obj_w[~reached].sum())
     if not reached.any():
         sxy = point_xy(_point_of(table.geometry.array))
@@ -736,13 +741,12 @@ def rank_sites(
     if unreachable > 0:
         log.info("%g uncovered businesses are out of reach of every candidate site", unreachable)
 
-    A_agg, w_agg, _ = _mclp.aggregate_demand(A, obj_w)
     log.info(
         "rank_sites: %d demand points -> %d coverage patterns x %d sites (%d pairs), %s",
-        A.shape[0],
+        len(demand.xy),
         A_agg.shape[0],
         m,
-        A.nnz,
+        n_pairs,
         method,
     )
     solve_costs = costs if budget is not None else None
@@ -774,11 +778,17 @@ def rank_sites(
             "follows the largest gain"
         )
 
+    # the chosen sites' own coverage rows (those of A, recomputed for these sites only)
+    A_chosen, _ = _coverage(demand.xy, table.iloc[chosen], radius_m)
+    if terrain_kw is not None:
+        A_chosen = _terrain_coverage(
+            A_chosen, demand.xy, table.iloc[chosen], radius[chosen], **terrain_kw
+        )
     sites_out = _plan_table(
         assessment,
         table=table,
         chosen=chosen,
-        A=A,
+        A_chosen=A_chosen,
         demand=demand,
         weighted=weighted,
         radius=radius,
@@ -919,7 +929,7 @@ def _plan_table(
     *,
     table: gpd.GeoDataFrame,
     chosen: np.ndarray,
-    A: sp.csr_matrix,
+    A_chosen: sp.csr_matrix,
     demand: _Demand,
     weighted: bool,
     radius: np.ndarray,
@@ -928,7 +938,7 @@ def _plan_table(
     """Build the ranked table (backhaul filled later), columns in the contract's order."""
     n_chosen = len(chosen)
     # each demand point is connected by the first chosen site (in rank order) reaching it
-    sub = A[:, chosen].tocsr()
+    sub = sp.csr_matrix(A_chosen)  # demand x chosen sites, columns in rank order
     live = np.flatnonzero(np.diff(sub.indptr) > 0)
     first = np.minimum.reduceat(sub.indices, sub.indptr[live]) if len(live) else np.zeros(0, int)
     new_count = np.bincount(first, weights=demand.count[live], minlength=n_chosen)

@@ -21,7 +21,7 @@ from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment  # noqa: F401 - used by the doctests
 from blankspot._util import some
 from blankspot._validate import check_options
-from blankspot.assessment import Assessment
+from blankspot.assessment import Assessment, _village_pos
 
 __all__ = ["score_villages"]
 
@@ -186,7 +186,7 @@ def score_villages(
     else:
         biz = assessment.businesses
         unc = _uncovered_mask(biz)
-        pos = vid.get_indexer(biz["village_id"].astype(object).where(unc, None))
+        pos = _village_pos(biz, v)
         inside = unc & (pos >= 0)
         w = class_w if class_w is not None else _business_weight_column(biz, unc)
         comp["n_uncovered"] = np.bincount(pos[inside], minlength=len(v)).astype(np.int64)

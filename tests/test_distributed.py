@@ -91,6 +91,15 @@ def test_dask_assess_equals_in_memory(client, lampung):
     assert got.rejected.sort_index().index.equals(expected.rejected.sort_index().index)
     assert got.weight_col == expected.weight_col and got.crs == expected.crs
 
+    # compact tables travel back from the workers: the same statuses and counts
+    small = bs_distributed.assess(villages, dbiz, cov, compact=True)
+    assert small.accounting == expected.accounting
+    assert not isinstance(small.businesses, gpd.GeoDataFrame)
+    assert small.businesses["status"].astype(str).sort_index().tolist() == (
+        expected.businesses["status"].sort_index().tolist()
+    )
+    pd.testing.assert_frame_equal(small.villages, expected.villages)
+
     # ranked sites from either assessment are the same plan
     plans = []
     for a in (got, expected):
