@@ -213,7 +213,7 @@ def read_businesses_batches(
     Examples
     --------
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"lon": [105.2, 105.3, 105.4], "lat": [-5.4, -5.3, "x"]})
+    >>> df = pd.DataFrame({"lon": [105.2, 105.3, 105.4], "lat": [-5.4, -5.3, -5.2]})
     >>> [b.index.tolist() for b in read_businesses_batches(df, batch_rows=2)]
     [['0', '1'], ['2']]
     """

@@ -532,7 +532,7 @@ def _compact_part(part: _PointPart, village_ids: pd.Index) -> _PointPart:
         "village_id",
         pd.Categorical.from_codes(part.village_pos, dtype=pd.CategoricalDtype(village_ids)),
     )
-    frame["status"] = pd.Categorical(np.asarray(b["status"], dtype=object), dtype=_STATUS_DTYPE)
+    frame["status"] = pd.Categorical(b["status"].to_numpy(dtype=object), dtype=_STATUS_DTYPE)
     frame["rejected_reason"] = frame["rejected_reason"].astype("str")  # Arrow: nulls are bits
     if "signal_dbm" in frame.columns:
         frame["signal_dbm"] = frame["signal_dbm"].astype("float32")
@@ -542,7 +542,12 @@ def _compact_part(part: _PointPart, village_ids: pd.Index) -> _PointPart:
 
 def _check_unique_ids(index: pd.Index) -> None:
     """Refuse business ids repeated across batches (each batch was checked on its own)."""
-    ids = pa.chunked_array([pa.array(np.asarray(index, dtype=object), type=pa.string())])
+    arr = index.array  # Arrow text stays Arrow: 10 million ids never become Python strings
+    ids = (
+        pa.array(arr)
+        if hasattr(arr, "__arrow_array__")
+        else pa.array(np.asarray(arr, dtype=object), type=pa.string())
+    )
     if pc.count_distinct(ids).as_py() == len(index):
         return
     dup = index[index.duplicated()].unique()
@@ -581,7 +586,7 @@ def _combine_points(
         _check_unique_ids(out_b.index)
     village_pos = np.concatenate([p.village_pos for p in parts])
     weight = np.concatenate([p.weight for p in parts])
-    status = np.asarray(out_b["status"], dtype=object)
+    status = out_b["status"].to_numpy(dtype=object)
     n_input = len(out_b)
     if (status == "rejected").all():
         raise EmptyInputError(

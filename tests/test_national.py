@@ -202,6 +202,11 @@ def test_rank_by_region_on_the_compact_assessment(full, compact):
     assert list(got) == list(want) == ["18"]
     assert_geodataframe_equal(got["18"].sites, want["18"].sites)
     assert got["18"].assessment.accounting == want["18"].assessment.accounting
+    # businesses outside every village belong to no region, in either table
+    assert compact.accounting["outside_villages"] > 0
+    assert got["18"].assessment.businesses.index.tolist() == (
+        want["18"].assessment.businesses.index.tolist()
+    )
 
 
 def test_rank_sites_in_demand_chunks_equals_one_chunk(full, monkeypatch):
