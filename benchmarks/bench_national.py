@@ -40,7 +40,7 @@ TARGET_MB = 4096.0
 CHILD = r"""
 import json, logging, os, resource, sys, time
 import blankspot
-import blankspot.prioritise, blankspot.regions  # imported now: edits to the tree mid-run cannot leak in
+import blankspot.prioritise, blankspot.regions  # now: later edits to the tree cannot leak in
 from blankspot import coverage
 
 args = json.loads(sys.argv[1])

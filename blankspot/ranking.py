@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _geodesy, _quotas, terrain
+from blankspot import _geodesy, _mclp, _quotas, terrain  # noqa: F401 - tests patch ranking._mclp
 from blankspot._demand import (
     _aggregated_coverage,
     _coverage,
