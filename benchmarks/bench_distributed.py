@@ -19,16 +19,12 @@ Exit status 1 if a run's results differ from the in-memory path.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
 
 
 def _cpu_s() -> float:
@@ -48,19 +44,9 @@ def main() -> int:
     opts = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("distributed").setLevel(logging.WARNING)
-    gen = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, sys; sys.path.insert(0, sys.argv[1]); import national_data; "
-            "print(json.dumps({k: str(v) for k, v in national_data.main().items()}))",
-            str(HERE),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    paths = json.loads(gen.stdout.strip().splitlines()[-1])
+    from national_data import paths_from_child
+
+    paths = paths_from_child()
 
     import dask
     import dask.dataframe as dd

@@ -121,19 +121,9 @@ def main() -> int:
     parser.add_argument("--provinces", default="", help="comma-separated codes, e.g. 18,16")
     parser.add_argument("--raster-only", action="store_true", help="leave the towers out")
     opts = parser.parse_args()
-    gen = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, sys; sys.path.insert(0, sys.argv[1]); import national_data; "
-            "print(json.dumps({k: str(v) for k, v in national_data.main().items()}))",
-            str(HERE),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    paths = json.loads(gen.stdout.strip().splitlines()[-1])
+    from national_data import paths_from_child
+
+    paths = paths_from_child()
     provinces = [p.strip() for p in opts.provinces.split(",") if p.strip()]
     files = sorted(Path(paths["businesses"]).glob("*.parquet"))
     if provinces:

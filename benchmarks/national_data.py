@@ -24,8 +24,10 @@ exist are kept, so a second run is instant.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -251,6 +253,25 @@ def main() -> dict[str, Path]:
     }
     log.info("national inputs ready in %.0f s: %s", time.perf_counter() - t0, OUT)
     return out
+
+
+def paths_from_child() -> dict[str, str]:
+    """Run :func:`main` in a child process and return its paths as text.
+
+    The benchmarks measure their own process's peak memory; generating the inputs there
+    (several GB on first run) would count against it.
+    """
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import national_data; "
+        "print(json.dumps({k: str(v) for k, v in national_data.main().items()}))"
+    )
+    gen = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).resolve().parent)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(gen.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
