@@ -337,14 +337,7 @@ def test_removing_dominated_sites_keeps_the_optimum(inst):
 @pytest.mark.parametrize(("k", "with_budget"), [(6, False), (10, False), (None, True), (7, True)])
 def test_exact_equals_an_independent_compact_model_mid_size(k, with_budget):
     """Clustered demand, overlapping sites: the reductions and HiGHS find the same optimum."""
-    rng = np.random.default_rng(88)
-    centres = rng.uniform(0, 40_000, (30, 2))
-    demand = centres[rng.integers(0, 30, 1500)] + rng.normal(0, 1500, (1500, 2))
-    sites = rng.uniform(0, 40_000, (160, 2))
-    w = rng.integers(1, 6, 1500).astype(float)
-    A, w2, _ = aggregate_demand(coverage_from_points(demand, sites, 4000.0), w)
-    A = sp.csc_matrix(A)
-    costs = rng.uniform(1.0, 3.0, 160) if with_budget else None
+    A, w2, costs = clustered_instance(88, with_budget)
     budget = 12.0 if with_budget else None
     e = exact_mclp(A, w2, k=k, budget=budget, costs=costs)
     ref = independent_optimum(A, w2, k=k, costs=costs, budget=budget)
@@ -390,14 +383,7 @@ def test_exact_proves_the_optimum_when_the_heuristics_miss_it(monkeypatch, with_
         return sites, _lagrange.plan_value(A, w, sites)
 
     monkeypatch.setattr(_lagrange, "swap_search", no_swaps)
-    rng = np.random.default_rng(17)
-    centres = rng.uniform(0, 40_000, (30, 2))
-    demand = centres[rng.integers(0, 30, 1500)] + rng.normal(0, 1500, (1500, 2))
-    sites = rng.uniform(0, 40_000, (160, 2))
-    w = rng.integers(1, 6, 1500).astype(float)
-    A, w2, _ = aggregate_demand(coverage_from_points(demand, sites, 4000.0), w)
-    A = sp.csc_matrix(A)
-    costs = rng.uniform(1.0, 3.0, 160) if with_budget else None
+    A, w2, costs = clustered_instance(17, with_budget)
     budget = 12.0 if with_budget else None
     k = None if with_budget else 8
     e = exact_mclp(A, w2, k=k, budget=budget, costs=costs)
