@@ -244,6 +244,14 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "Biaya backhaul termurah lokasi ini lewat jaringan yang ada, rupiah (satelit: "
         "terminal ditambah biaya langganan yang dihitung); termasuk dalam biaya per UMKM.",
     ),
+    "backhaul_note": (
+        "Catatan backhaul",
+        "Why the site falls back to satellite: no terrestrial route cheaper than satellite, "
+        "or every route passes through a node at capacity; blank for terrestrial backhaul.",
+        "Alasan lokasi memakai satelit: tidak ada rute darat yang lebih murah daripada "
+        "satelit, atau setiap rute melewati simpul yang kapasitasnya sudah penuh; kosong bila "
+        "backhaul lewat darat.",
+    ),
     "backhaul.from_id": (
         "Dari",
         "Node at the end of the link nearer the sites.",
@@ -408,6 +416,14 @@ VALUES: dict[str, dict[str, str]] = {
     },
     "yes_no": {"yes": "ya", "no": "tidak"},
     "backhaul": {"fibre": "serat optik", "microwave": "gelombang mikro", "satellite": "satelit"},
+    "backhaul_note": {
+        "no terrestrial route cheaper than satellite": (
+            "tidak ada rute darat yang lebih murah daripada satelit"
+        ),
+        "every route passes through a node at capacity": (
+            "setiap rute melewati simpul yang kapasitasnya sudah penuh"
+        ),
+    },
 }
 
 # English phrases of blankspot's messages -> Indonesian, applied in order (longest first)

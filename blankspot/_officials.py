@@ -53,6 +53,7 @@ _SITE_COLUMNS = (
     "backhaul",
     "backhaul_hops",
     "backhaul_cost_idr",
+    "backhaul_note",
 )
 
 _VILLAGE_COLUMNS = (
@@ -361,6 +362,10 @@ def official_tables(
     if lang == "id" and "sites" in tables and "backhaul" in tables["sites"].columns:
         tables["sites"]["backhaul"] = tables["sites"]["backhaul"].map(
             lambda v: _i18n.translate_value("backhaul", v, lang)
+        )
+    if lang == "id" and "sites" in tables and "backhaul_note" in tables["sites"].columns:
+        tables["sites"]["backhaul_note"] = tables["sites"]["backhaul_note"].map(
+            lambda v: _i18n.translate_value("backhaul_note", v, lang)
         )
     if lang == "id" and "sites" in tables and "backhaul_to" in tables["sites"].columns:
         tables["sites"]["backhaul_to"] = _i18n.translate_backhaul(

@@ -139,6 +139,7 @@ SHP_ABBREVIATIONS = {
     "backhaul_to": "bhaul_to",
     "backhaul_hops": "bhaul_hops",
     "backhaul_cost_idr": "bhaul_cost",
+    "backhaul_note": "bhaul_note",
     "clearance_m": "clear_m",
 }
 

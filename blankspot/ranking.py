@@ -81,10 +81,11 @@ PLAN_COLUMNS = [
     "backhaul",
     "backhaul_hops",
     "backhaul_cost_idr",
+    "backhaul_note",
     "geometry",
 ]
 # present only when rank_sites(backhaul=...) planned the backhaul
-_BACKHAUL_ONLY = {"backhaul", "backhaul_hops", "backhaul_cost_idr"}
+_BACKHAUL_ONLY = {"backhaul", "backhaul_hops", "backhaul_cost_idr", "backhaul_note"}
 _WEIGHTED_ONLY = {
     "new_weighted_businesses",
     "cumulative_weighted_businesses",
@@ -110,7 +111,8 @@ class Plan:
         ``villages_reached``, ``village_ids``, ``village_names``, ``radius_m``, ``cost_idr``,
         ``cost_per_new_business``, ``backhaul_to``, ``backhaul_m``, then with
         ``rank_sites(backhaul=...)`` ``backhaul``, ``backhaul_hops``, ``backhaul_cost_idr``,
-        then ``geometry`` (points).
+        ``backhaul_note`` (why a site falls back to satellite, else missing), then
+        ``geometry`` (points).
     upper_bound : float
         No plan with as many sites (or the same budget) can connect more than this many
         uncovered businesses (weighted businesses when ``weighted``).
@@ -920,6 +922,7 @@ def _with_backhaul(
     sites_out["backhaul"] = routes["backhaul"].to_numpy(object)
     sites_out["backhaul_hops"] = routes["hops"].to_numpy(np.int64)
     sites_out["backhaul_cost_idr"] = prices
+    sites_out["backhaul_note"] = routes["backhaul_note"].to_numpy(object)
     cols = [c for c in PLAN_COLUMNS if c in sites_out.columns]
     return Plan(sites=sites_out[cols], network=built_network(b), backhaul=b, **plan_kw)
 

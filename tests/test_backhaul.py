@@ -467,12 +467,16 @@ def test_rank_sites_with_a_network_plans_every_chosen_site():
     assert pd.isna(plan.sites["backhaul_to"].iloc[0])  # satellite: no next node
     assert plan.sites["backhaul_to"].iloc[1] == "F1"
     assert plan.backhaul.total_cost_idr == pytest.approx(SAT + 0.4 * FIBRE_KM)
-    assert list(plan.sites.columns[-4:]) == [
+    assert list(plan.sites.columns[-5:]) == [
         "backhaul",
         "backhaul_hops",
         "backhaul_cost_idr",
+        "backhaul_note",
         "geometry",
     ]
+    # A is beyond the 500 m hop limit of F1: satellite, and the table says why
+    assert plan.sites["backhaul_note"].iloc[0] == "no terrestrial route cheaper than satellite"
+    assert pd.isna(plan.sites["backhaul_note"].iloc[1])
     # a plain network GeoDataFrame works too (default 30 km hops: A reaches F1 by microwave,
     # or by 0.85 km of fibre, which is cheaper)
     plan = rank_sites(assessment, sites, radius_m=300, budget_idr=10e9, backhaul=network)
@@ -514,9 +518,19 @@ def test_export_writes_the_backhaul_layer_and_columns(tmp_path):
     assert table["backhaul"].tolist() == ["satellite", "fibre"]
     assert table["backhaul_cost_idr"].tolist() == [round(SAT), round(0.4 * FIBRE_KM)]
     assert table["backhaul_hops"].tolist() == [0, 0]
+    assert table["backhaul_note"].iloc[0] == "no terrestrial route cheaper than satellite"
+    assert pd.isna(table["backhaul_note"].iloc[1])
+    sites_layer = gpd.read_file(files["gpkg"], layer="sites")
+    assert sites_layer["backhaul_note"].iloc[0] == "no terrestrial route cheaper than satellite"
+    assert "bhaul_note" in gpd.read_file(tmp_path / "en" / "shp" / "sites.shp").columns
     files = export(plan, tmp_path / "id", lang="id", formats=["csv", "xlsx"])
     table = pd.read_csv(files["csv"], sep=";", decimal=",")
     assert table["Jenis backhaul"].tolist() == ["satelit", "serat optik"]
+    note = "tidak ada rute darat yang lebih murah daripada satelit"
+    assert table["Catatan backhaul"].iloc[0] == note
+    assert pd.isna(table["Catatan backhaul"].iloc[1])
+    sheet = pd.read_excel(files["xlsx"], sheet_name="Prioritas Lokasi")
+    assert sheet["Catatan backhaul"].iloc[0] == note
     assert table["Biaya backhaul (Rp)"].tolist() == [round(SAT), round(0.4 * FIBRE_KM)]
     summary = pd.read_excel(files["xlsx"], sheet_name="Ringkasan")
     row = summary[summary["Butir"].str.startswith("Biaya backhaul")]
