@@ -89,6 +89,7 @@ class PlanOptions:
     dem: list[str] = field(default_factory=list)
     terrain_model: str = "los"
     site_height_m: float = 30.0
+    high_ground_m: float | None = None
     by_province: bool = False
     per_province_k: int | None = None
 
@@ -118,18 +119,25 @@ def run_pipeline(
         result = assess(villages, businesses, cov, crs=opts.crs)
     with steps.stage("score"):
         scores = prioritise.score_villages(result)
+    dem = None
+    if opts.dem:
+        from blankspot.terrain import read_dem
+
+        dem = read_dem(opts.dem[0] if len(opts.dem) == 1 else opts.dem)
     with steps.stage("candidates"):
         if opts.sites is not None:  # a path, or the table of several files
             sites: Any = opts.sites
+        elif opts.high_ground_m is not None:  # each generated site climbs to the highest cell
+            sites = prioritise.candidate_sites(
+                result, spacing_m=opts.spacing_m, dem=dem, search_radius_m=opts.high_ground_m
+            )
         else:
             sites = prioritise.candidate_sites(result, spacing_m=opts.spacing_m)
     with steps.stage(_rank_stage(network)):
         terrain_opts: dict[str, Any] = {}
-        if opts.dem:
-            from blankspot.terrain import read_dem
-
+        if dem is not None:
             terrain_opts = {
-                "dem": read_dem(opts.dem[0] if len(opts.dem) == 1 else opts.dem),
+                "dem": dem,
                 "model": opts.terrain_model,
                 "site_height_m": opts.site_height_m,
                 "threshold_dbm": opts.threshold_dbm,
@@ -300,6 +308,20 @@ def _precheck(opts: PlanOptions) -> None:
         problems.append(f"--method must be greedy or exact, got {opts.method!r}")
     if opts.bound not in ("lagrangian", "greedy", "lp"):
         problems.append(f"--bound must be lagrangian, greedy or lp, got {opts.bound!r}")
+    if opts.high_ground_m is not None:
+        value = opts.high_ground_m
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            problems.append(f"--high-ground-m must be a positive number, got {value!r}")
+        if not opts.dem:
+            problems.append(
+                "--high-ground-m moves the proposed sites to the highest ground of the "
+                "elevation model: give --dem too"
+            )
+        if opts.sites:
+            problems.append(
+                "--high-ground-m moves only the sites blankspot proposes, and --sites are never "
+                "moved: drop one of them"
+            )
     if opts.terrain_model not in ("los", "hata"):
         problems.append(f"--terrain-model must be los or hata, got {opts.terrain_model!r}")
     if opts.lang not in ("en", "id"):
@@ -527,6 +549,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
             "default_cost_idr",
             "max_hop_m",
             "site_height_m",
+            "high_ground_m",
         ),
         (_is_number, "a number"),
     ),
@@ -781,6 +804,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--site-height-m", type=float, help="antenna height of proposed sites (30), with --dem"
+    )
+    plan.add_argument(
+        "--high-ground-m",
+        type=float,
+        help="with --dem: move each proposed site to the highest ground within this many metres "
+        "(e.g. 500), where a mast sees farthest; sites that land on one cell are merged",
     )
     plan.add_argument(
         "--by-province",

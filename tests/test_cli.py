@@ -499,6 +499,39 @@ def test_plan_with_a_dem(tiny_files, capsys):
     assert outs["wall"]["site_id"].iloc[0] != outs["none"]["site_id"].iloc[0]
 
 
+def test_plan_high_ground_moves_proposed_sites(tiny_files, capsys, monkeypatch):
+    import numpy as np
+    from affine import Affine
+
+    from pyproj import Transformer
+
+    from tests.common import write_tif
+
+    hill = np.zeros((14, 14), "int16")
+    hill[3, 9] = 50  # one 50 m cell; its centre is (X0 - 2 + 9.5, Y0 + 12 - 3.5)
+    dem = write_tif(tiny_files["dir"] / "hill.tif", hill, Affine(1, 0, X0 - 2, 0, -1, Y0 + 12))
+    tables = {}
+    for name, extra in (("flat", []), ("hill", ["--high-ground-m", "100"])):
+        out = tiny_files["dir"] / name
+        argv = [*_plan_argv(tiny_files, out, radius_m="300", k="1"), "--dem", str(dem), *extra]
+        assert main(argv) == 0, capsys.readouterr().err
+        tables[name] = pd.read_csv(out / "priority_sites.csv", encoding="utf-8-sig")
+    # 100 m reaches the hill from anywhere in the tiny world: every proposed site climbs onto
+    # that one cell and they merge, so the plan's one site stands on the hill
+    lon, lat = Transformer.from_crs(CRS_UTM, "EPSG:4326", always_xy=True).transform(
+        X0 + 7.5, Y0 + 8.5
+    )
+    row = tables["hill"].iloc[0]
+    assert (row["longitude"], row["latitude"]) == pytest.approx((lon, lat), abs=1e-6)
+    flat = tables["flat"].iloc[0]
+    assert (flat["longitude"], flat["latitude"]) != pytest.approx((lon, lat), abs=1e-6)
+    capsys.readouterr()  # the two runs' progress lines
+    argv = [*_plan_argv(tiny_files, tiny_files["dir"] / "o"), "--high-ground-m", "500"]
+    _fails_fast(argv, capsys, "--high-ground-m moves the proposed sites", monkeypatch)
+    argv += ["--dem", str(dem), "--sites", str(tiny_files["businesses"])]
+    _fails_fast(argv, capsys, "--sites are never moved: drop one of them", monkeypatch)
+
+
 def test_plan_terrain_model_is_checked(tiny_files, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exc:
         main([*_plan_argv(tiny_files, tiny_files["dir"] / "o"), "--terrain-model", "rf"])
