@@ -12,8 +12,10 @@ that stand in the province, the businesses they newly connect and their cost
 (``n_sites``, ``new_businesses``, ``cost_idr``; a site without ``cost_idr`` counts at
 ``--default-cost-idr``; a site outside every village counts in the province of the nearest
 village), and with ``--per-province-k`` the province's own plan
-(``own_sites``, ``own_new_businesses``, ``own_cost_idr``). The last row is the national total,
-the sum of the rows above.
+(``own_sites``, ``own_new_businesses``, ``own_cost_idr``). With ``--weight-col`` (a weighted
+plan) the weights are summed too: ``weighted_uncovered`` after ``n_uncovered``,
+``new_weighted_businesses`` after ``new_businesses`` and ``own_new_weighted_businesses`` after
+``own_new_businesses``. The last row is the national total, the sum of the rows above.
 """
 
 from __future__ import annotations
@@ -29,13 +31,11 @@ import pandas as pd
 from blankspot._provinces import province_name
 
 _NATIONAL = {"en": "Indonesia (national)", "id": "Indonesia (nasional)"}
-_COUNTS = ["n_villages", "n_businesses", "n_covered", "n_uncovered", "n_blank_spot_villages"]
-_PLAN = ["n_sites", "new_businesses", "cost_idr"]
-_OWN = ["own_sites", "own_new_businesses", "own_cost_idr"]
+_OWN_NAMES = {"own_n_sites": "own_sites"}  # the province's own plan: own_ + the national name
 
 
 def _site_figures(sites: Any, villages: Any, default_cost_idr: float) -> pd.DataFrame:
-    """Sites, new businesses and cost of a ranked site table, by province of each site.
+    """Sites, new (weighted) businesses and cost of a ranked site table, by province of each site.
 
     A site counts in the province of the village it stands in, else of the nearest village
     (as :func:`blankspot.regions.rank_by_region` assigns it).
@@ -56,6 +56,9 @@ def _site_figures(sites: Any, villages: Any, default_cost_idr: float) -> pd.Data
             "cost_idr": cost.to_numpy(dtype="float64"),
         }
     )
+    if "new_weighted_businesses" in sites.columns:
+        weighted = sites["new_weighted_businesses"].to_numpy(dtype="float64")
+        frame.insert(3, "new_weighted_businesses", weighted)
     return frame.groupby("province_code", sort=True).sum()
 
 
@@ -81,6 +84,11 @@ def province_table(
             "n_businesses": v["n_businesses"].to_numpy(),
             "n_covered": v["n_covered"].to_numpy(),
             "n_uncovered": v["n_uncovered"].to_numpy(),
+            **(
+                {"weighted_uncovered": v["weighted_uncovered"].to_numpy(dtype="float64")}
+                if plan.weighted
+                else {}
+            ),
             "n_blank_spot_villages": v["blank_spot"].to_numpy(dtype=bool).astype(np.int64),
         }
     )
@@ -92,11 +100,11 @@ def province_table(
             {
                 code: _site_figures(p.sites, p.assessment.villages, default_cost_idr).sum()
                 if len(p.sites)
-                else pd.Series(0, index=_PLAN)
+                else pd.Series(0, index=sites.columns)
                 for code, p in regional.items()
             }
         ).T
-        table = table.join(own.set_axis(_OWN, axis=1), how="left")
+        table = table.join(own.add_prefix("own_").rename(columns=_OWN_NAMES), how="left")
     table = table.fillna(0)
     for col in table.columns:
         if col not in {"cost_idr", "own_cost_idr"} and (table[col] % 1 == 0).all():
@@ -163,9 +171,11 @@ def write_report(
 def summary_lines(table: pd.DataFrame) -> list[str]:
     """Format the province table as aligned text for the run's summary."""
     own = "own_sites" in table.columns
+    weighted = "new_weighted_businesses" in table.columns
     head = (
         f"  {'code':<4} {'province':<26} {'villages':>8} {'businesses':>10} {'covered':>8} "
         f"{'uncovered':>9} {'blank':>6} {'sites':>5} {'new':>7} {'cost (Rp)':>17}"
+        + (f" {'new (w)':>9}" if weighted else "")
         + (f" {'own sites':>9} {'own new':>8}" if own else "")
     )
     lines = [head]
@@ -176,6 +186,8 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
             f"{row.n_blank_spot_villages:>6,} {row.n_sites:>5,} {row.new_businesses:>7,.0f} "
             f"{row.cost_idr:>17,.0f}"
         )
+        if weighted:
+            line += f" {row.new_weighted_businesses:>9,.0f}"
         if own:
             line += f" {row.own_sites:>9,} {row.own_new_businesses:>8,.0f}"
         lines.append(line)

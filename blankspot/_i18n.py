@@ -325,6 +325,11 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
         "Businesses without signal the province's own plan connects.",
         "UMKM tanpa sinyal yang dilayani rencana provinsi sendiri.",
     ),
+    "own_new_weighted_businesses": (
+        "UMKM tertimbang baru terlayani (rencana provinsi)",
+        "Like own_new_businesses, summing the business weights.",
+        "Seperti own_new_businesses, dengan menjumlah bobot UMKM.",
+    ),
     "own_cost_idr": (
         "Biaya (Rp, rencana provinsi)",
         "Cost of the province's own plan, rupiah.",

@@ -388,6 +388,34 @@ def test_province_table_by_hand(country, capsys):
     assert sheet["n_uncovered"].tolist() == [3, 3, 6]
 
 
+def test_province_table_sums_weights(country, capsys):
+    # weights by hand: Lampung's uncovered 1,450/1,550/1,650 weigh 2 + 3 + 4 = 9; Jakarta's
+    # uncovered 5,850/6,250/6,450 weigh 2 + 3 + 5 = 10 (3,550, outside every village, weighs
+    # 5 and counts nowhere); one site each (as SITES_BY_HAND) connects them all
+    weights = {"18": [1, 1, 2, 3, 4], "31": [1, 2, 3, 5, 5]}
+    for prov, w in weights.items():
+        csv = country / "data" / prov / "umkm.csv"
+        pd.read_csv(csv).assign(bobot=w).to_csv(csv, index=False)
+    argv = [*_argv(country, weight_col="bobot", per_province_k="1")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(
+        country / "hasil" / "per_province.csv", encoding="utf-8-sig", dtype={"province_code": str}
+    )
+    assert table["weighted_uncovered"].tolist() == [9, 10, 19]
+    assert table["new_weighted_businesses"].tolist() == [9, 10, 19]
+    assert table["own_new_weighted_businesses"].tolist() == [9, 10, 19]
+    assert table["new_businesses"].tolist() == [3, 3, 6]  # counts stay counts
+    cols = table.columns.tolist()
+    assert cols.index("weighted_uncovered") == cols.index("n_uncovered") + 1
+    assert cols.index("new_weighted_businesses") == cols.index("new_businesses") + 1
+    assert "new (w)" in out
+    assert main([*argv, "--lang", "id", "--out", str(country / "id")]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(country / "id" / "per_province.csv", sep=";", encoding="utf-8-sig")
+    assert table["UMKM tertimbang tanpa sinyal"].tolist() == [9, 10, 19]
+
+
 def test_province_table_in_indonesian(country, capsys):
     assert main([*_argv(country), "--lang", "id"]) == 0
     capsys.readouterr()
