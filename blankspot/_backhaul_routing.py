@@ -639,7 +639,8 @@ def route_sites(
             root=root,
             limit=limit,
             capacity=capacity,
-            order=site_pos[np.lexsort((np.arange(len(site_pos)), priority, route_cost))],
+            # lexsort's last key is the first: rank, then own least cost, then position
+            order=site_pos[np.lexsort((np.arange(len(site_pos)), route_cost, priority))],
             reachable=terrestrial,
             site_pos=site_pos,
         )

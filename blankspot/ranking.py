@@ -914,7 +914,8 @@ def _with_backhaul(
 ) -> Plan:
     """Plan the chosen sites' backhaul together and fill the table's backhaul columns."""
     ids = sites_out["site_id"].astype(str)
-    b = plan_backhaul(gpd.GeoDataFrame(geometry=sites_out.geometry.set_axis(ids)), **opts)
+    # the plan's rank decides who gets a node's last slot (capacity), not the price
+    b = plan_backhaul(sites_out[["rank", "geometry"]].set_axis(ids), **opts)
     routes = b.sites.loc[ids]
     nxt = [r[1] if len(r) > 1 else None for r in routes["route"]]
     sites_out["backhaul_to"] = np.array(nxt, dtype=object)

@@ -488,6 +488,25 @@ def test_rank_sites_with_a_network_plans_every_chosen_site():
         rank_sites(assessment, sites, radius_m=300, backhaul="fibre.gpkg")
 
 
+def test_rank_sites_gives_capacity_in_rank_order():
+    """F1 (one slot) is 0.602 km of fibre from A and 0.5 km from B, both within a 650 m hop
+    (A and B are 750 m apart: no relay). Cheapest first, B would take the slot; in the plan A
+    ranks first (3 businesses to B's 2), so A gets fibre and B satellite."""
+    from blankspot import rank_sites
+
+    assessment, sites, _ = _joint_case()
+    network = net({"F1": ("fibre", 2050, 900)}).assign(capacity=[1])
+    options = plan_backhaul(sites, network, max_hop_m=650)
+    plan = rank_sites(assessment, sites, radius_m=300, k=2, backhaul=options)
+    assert plan.sites["site_id"].tolist() == ["A", "B"]
+    assert plan.sites["backhaul"].tolist() == ["fibre", "satellite"]
+    assert plan.sites["backhaul_m"].iloc[0] == pytest.approx(math.hypot(450, 400))
+    assert plan.sites["backhaul_note"].iloc[1] == "every route passes through a node at capacity"
+    assert plan.backhaul.total_cost_idr == pytest.approx(
+        math.hypot(450, 400) / 1000 * FIBRE_KM + SAT
+    )
+
+
 def test_plan_as_input():
     from blankspot import rank_sites
 
@@ -847,6 +866,18 @@ def test_capacity_order_follows_the_rank_column():
     b = plan_backhaul(sites.assign(rank=[2, 1]), network)
     assert b.sites.loc["S2", "route"] == ("S2", "T1", "F1")
     assert b.sites.loc["S1", "backhaul"] == "satellite"
+
+
+def test_capacity_rank_comes_before_price():
+    """F1 (one slot) is 0.5 km of fibre from S1 and 0.6 km from S2 (1 km apart: no relay
+    within 700 m). Cheapest first S1 takes it; ranked first, S2 does."""
+    network = pts({"F1": (0, 0)}, kind=["fibre"], capacity=[1])
+    sites = pts({"S1": (0, 500), "S2": (0, -600)})
+    cheapest = plan_backhaul(sites, network, max_hop_m=700)
+    assert cheapest.sites["backhaul"].tolist() == ["fibre", "satellite"]
+    ranked = plan_backhaul(sites.assign(rank=[2, 1]), network, max_hop_m=700)
+    assert ranked.sites["backhaul"].tolist() == ["satellite", "fibre"]
+    assert ranked.sites.loc["S2", "backhaul_cost_idr"] == pytest.approx(0.6 * FIBRE_KM)
 
 
 def test_capacity_full_node_is_avoided_when_another_route_exists():
