@@ -24,6 +24,7 @@ import pandas as pd
 
 import geopandas as gpd
 import pyogrio
+import shapely
 from pyproj import CRS
 
 from blankspot import _i18n, _styles
@@ -506,13 +507,31 @@ def _layers(
 ) -> dict[str, gpd.GeoDataFrame]:
     raw: dict[str, gpd.GeoDataFrame] = {"villages": villages}
     if assessment.businesses is not None:
-        raw["businesses"] = _without_duplicated_columns(assessment.businesses)
+        businesses = assessment.businesses
+        if not isinstance(businesses, gpd.GeoDataFrame):  # assess(compact=True)
+            businesses = _compact_as_points(businesses, assessment.crs)
+        raw["businesses"] = _without_duplicated_columns(businesses)
     raw["blank_spots"] = assessment.blank_spots
     if plan is not None:
         raw["sites"] = plan.sites
         if getattr(plan, "backhaul", None) is not None:
             raw["backhaul"] = plan.backhaul.links
     return {name: _layer_frame(gdf, name=name, crs=assessment.crs) for name, gdf in raw.items()}
+
+
+def _compact_as_points(businesses: pd.DataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    """Turn the compact business table of ``assess(compact=True)`` into the points layer again.
+
+    ``x``/``y`` (working CRS; NaN where rejected) become the point geometry (missing where
+    rejected); the categoricals are written as text. The compact table has no ``lon``/``lat``
+    columns: the layer's geometry carries the location.
+    """
+    x = businesses["x"].to_numpy(dtype="float64")
+    y = businesses["y"].to_numpy(dtype="float64")
+    ok = np.isfinite(x) & np.isfinite(y)
+    geoms = np.full(len(businesses), None, dtype=object)
+    geoms[ok] = shapely.points(x[ok], y[ok])
+    return gpd.GeoDataFrame(businesses.drop(columns=["x", "y"]), geometry=geoms, crs=crs)
 
 
 def _parsed_number(s: pd.Series) -> np.ndarray:
