@@ -56,6 +56,7 @@ class PlanOptions:
     site_height_m: float = 30.0
     high_ground_m: float | None = None
     by_province: bool = False
+    compact: bool | None = None
     per_province_k: int | None = None
 
 
@@ -128,6 +129,7 @@ _CONFIG_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "overwrite": (lambda v: isinstance(v, bool), "true or false"),
     "by_province": (lambda v: isinstance(v, bool), "true or false"),
+    "compact": (lambda v: isinstance(v, bool), "true or false"),
     "maps": (lambda v: isinstance(v, bool), "true or false"),
     **dict.fromkeys(
         (

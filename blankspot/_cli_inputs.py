@@ -42,6 +42,61 @@ PATH_FLAGS: dict[str, bool] = {
 }
 
 
+#: above this many businesses ``blankspot plan`` reads them in batches, ``assess(compact=True)``
+COMPACT_ROWS = 2_000_000
+_COUNT_CHUNK_BYTES = 1 << 20
+
+
+def _rows_in(path: str, limit: int) -> int:
+    """Count (or, past ``limit``, stop counting) the rows of a businesses file, cheaply.
+
+    Parquet from its footer, CSV by its line breaks (stopping once past ``limit``), other
+    vector files from OGR's feature count. Spreadsheets, and files that cannot be opened (the
+    reader names the problem later), count 0.
+    """
+    suffixes = [x.lower() for x in Path(path).suffixes]
+    try:
+        if suffixes[-1:] == [".parquet"]:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if ".csv" in suffixes or ".txt" in suffixes:
+            import gzip
+
+            opener = gzip.open if suffixes[-1:] == [".gz"] else open
+            lines = 0
+            with opener(path, "rb") as fh:
+                while lines <= limit and (chunk := fh.read(_COUNT_CHUNK_BYTES)):
+                    lines += chunk.count(b"\n")
+            return max(lines - 1, 0)  # the header
+        if suffixes and suffixes[-1] in _SPREADSHEET_SUFFIXES:
+            return 0
+        import pyogrio
+
+        return int(pyogrio.read_info(path).get("features") or 0)
+    except Exception:  # counting is only a hint: the reader names any problem later
+        return 0
+
+
+def compact_by_size(paths: Sequence[str]) -> bool:
+    """Whether the businesses files hold more than :data:`COMPACT_ROWS` rows in all.
+
+    >>> compact_by_size([])
+    False
+    """
+    total = 0
+    for path in paths:
+        total += _rows_in(path, COMPACT_ROWS - total)
+        if total > COMPACT_ROWS:
+            log.info(
+                "--businesses: more than %s rows; reading them in batches into a compact "
+                "table (as --compact)",
+                f"{COMPACT_ROWS:,}",
+            )
+            return True
+    return False
+
+
 def as_list(value: str | Sequence[str] | None) -> list[str]:
     """One path, several, or none, as a list.
 

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from blankspot._cli_config import PlanOptions, is_number, load_config
-from blankspot._cli_inputs import as_list, coverage_from_paths, expand_paths, read_several
+from blankspot._cli_inputs import (
+    COMPACT_ROWS,
+    as_list,
+    compact_by_size,
+    coverage_from_paths,
+    expand_paths,
+    read_several,
+)
 from blankspot._cli_progress import LogHandler, Stages
 from blankspot._errors import BlankspotError, BlankspotWarning, InputError, InputFileError
 
@@ -73,7 +80,7 @@ def run_pipeline(
 
     out_dir = Path(opts.out or "blankspot-out")
     with steps.stage("assess"):
-        result = assess(villages, businesses, cov, crs=opts.crs)
+        result = assess(villages, businesses, cov, crs=opts.crs, compact=bool(opts.compact))
     with steps.stage("score"):
         scores = prioritise.score_villages(result)
     dem = None
@@ -429,6 +436,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from blankspot._batches import read_businesses_batches
     from blankspot.backhaul import read_network
     from blankspot.candidates import read_sites
     from blankspot.io import read_businesses, read_villages
@@ -474,18 +482,31 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             _check_province_codes(villages, opts)
             for _ in as_list(opts.villages):
                 tick()
-            businesses = read_several(
-                as_list(opts.businesses),
-                lambda p: read_businesses(
-                    p,
+            if opts.compact is None:
+                opts.compact = compact_by_size(as_list(opts.businesses))
+            if opts.compact:  # streamed in batches by assess: nothing read here
+                businesses = read_businesses_batches(
+                    as_list(opts.businesses),
                     lon_col=opts.lon_col,
                     lat_col=opts.lat_col,
                     id_col=opts.id_col,
                     weight_col=opts.weight_col,
-                ),
-                flag="--businesses",
-                tick=tick,
-            )
+                )
+                for _ in as_list(opts.businesses):
+                    tick()
+            else:
+                businesses = read_several(
+                    as_list(opts.businesses),
+                    lambda p: read_businesses(
+                        p,
+                        lon_col=opts.lon_col,
+                        lat_col=opts.lat_col,
+                        id_col=opts.id_col,
+                        weight_col=opts.weight_col,
+                    ),
+                    flag="--businesses",
+                    tick=tick,
+                )
             sites = as_list(opts.sites)
             if len(sites) > 1:
                 opts.sites = read_several(
@@ -659,6 +680,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--site-height-m", type=float, help="antenna height of proposed sites (30), with --dem"
+    )
+    plan.add_argument(
+        "--compact",
+        action="store_true",
+        default=None,
+        help="read the businesses in batches and keep them as a compact table (a whole "
+        "country: about 70 bytes a business instead of several hundred); automatic above "
+        f"{COMPACT_ROWS:,} businesses",
     )
     plan.add_argument(
         "--high-ground-m",

@@ -594,3 +594,77 @@ def test_province_options_in_toml(country, capsys):
     table = pd.read_csv(country / "toml" / "per_province.csv", dtype={"province_code": str})
     assert table["province"].tolist() == ["Lampung", "Indonesia (national)"]
     assert table["own_sites"].tolist() == [1, 1] and table["own_new_businesses"].tolist() == [3, 3]
+
+
+# --- a whole country's businesses: batches and the compact table ------------------------------
+
+
+def test_compact_run_equals_the_in_memory_run(country, capsys):
+    # ids unique over the two files: without --id-col the compact run numbers the rows across
+    # the files (0-9) where the in-memory run prefixes each file's row numbers (18/umkm:0)
+    for prov, first in (("18", "L"), ("31", "J")):
+        csv = country / "data" / prov / "umkm.csv"
+        pd.read_csv(csv).assign(kode=[f"{first}{i}" for i in range(5)]).to_csv(csv, index=False)
+    argv = _argv(country, per_province_k="1", id_col="kode")
+    assert main([*argv, "--out", str(country / "mem")]) == 0
+    assert main([*argv, "--out", str(country / "cmp"), "--compact"]) == 0
+    capsys.readouterr()
+    for name in ("priority_sites.csv", "per_province.csv", "per_province_sites.csv"):
+        mem = pd.read_csv(country / "mem" / name, encoding="utf-8-sig")
+        cmp_ = pd.read_csv(country / "cmp" / name, encoding="utf-8-sig")
+        pd.testing.assert_frame_equal(cmp_, mem)
+    mem = gpd.read_file(country / "mem" / "blankspot.gpkg", layer="businesses")
+    cmp_ = gpd.read_file(country / "cmp" / "blankspot.gpkg", layer="businesses")
+    assert cmp_["business_id"].tolist() == [
+        *(f"L{i}" for i in range(5)),
+        *(f"J{i}" for i in range(5)),
+    ]
+    assert mem["business_id"].tolist() == cmp_["business_id"].tolist()
+    assert cmp_["status"].tolist() == mem["status"].tolist()
+    assert cmp_.geometry.geom_equals_exact(mem.geometry, tolerance=1e-6).all()
+
+
+def test_compact_is_automatic_above_a_row_count(country, capsys, monkeypatch):
+    import blankspot._cli_inputs as inputs
+    import blankspot.assessment
+
+    seen = []
+    real = blankspot.assessment.assess
+
+    def spy(villages, businesses, *args, **kwargs):
+        seen.append((type(businesses).__name__, kwargs["compact"]))
+        return real(villages, businesses, *args, **kwargs)
+
+    monkeypatch.setattr(blankspot.assessment, "assess", spy)
+    assert main(_argv(country, out="a")) == 0  # 10 rows: read whole
+    assert main(_argv(country, out="b", compact=[])) == 0  # --compact asks for it anyway
+    monkeypatch.setattr(inputs, "COMPACT_ROWS", 7)  # 5 + 5 rows: past 7 in the second file
+    assert main(_argv(country, out="c")) == 0
+    capsys.readouterr()
+    assert seen == [("GeoDataFrame", False), ("BusinessBatches", True), ("BusinessBatches", True)]
+
+
+def test_row_counts_of_business_files(tmp_path):
+    import gzip
+
+    from blankspot._cli_inputs import _rows_in
+
+    csv = tmp_path / "b.csv"
+    csv.write_text("lon,lat\n105.1,-5.1\n105.2,-5.2\n105.3,-5.3\n")
+    gz = tmp_path / "b.csv.gz"
+    gz.write_bytes(gzip.compress(csv.read_bytes()))
+    pd.DataFrame({"lon": [1.0] * 4, "lat": [2.0] * 4}).to_parquet(tmp_path / "b.parquet")
+    gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)] * 2, crs=4326).to_file(tmp_path / "b.gpkg")
+    assert _rows_in(str(csv), 100) == 3
+    assert _rows_in(str(gz), 100) == 3
+    assert _rows_in(str(tmp_path / "b.parquet"), 100) == 4
+    assert _rows_in(str(tmp_path / "b.gpkg"), 100) == 2
+    assert _rows_in(str(tmp_path / "missing.csv"), 100) == 0  # the reader reports it later
+
+
+def test_compact_in_toml_must_be_true_or_false(country, capsys):
+    cfg = country / "plan.toml"
+    cfg.write_text('compact = "yes"\n')
+    assert main([*_argv(country), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "compact = 'yes' should be true or false" in err
