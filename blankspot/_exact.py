@@ -19,7 +19,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from blankspot import _lagrange
+from blankspot import _dual, _lagrange
 from blankspot._mclp import (
     MCLPResult,
     _as_csc,
@@ -45,6 +45,16 @@ LP_SOLVER = "ipm"
 LP_SHARE = 0.85
 #: Above this many sites the LP relaxation is not tried (HiGHS needs minutes for it).
 LP_MAX_SITES = 3000
+#: Share of the time the Lagrangian's subgradient may take. It normally stops long before
+#: (at ``LP_SITES`` sites left); on large degenerate instances (k=100 on the real Lampung
+#: instance) it would stall for all of it, while the smoothed dual gets far closer to the
+#: LP bound in a minute.
+LAGRANGIAN_SHARE = 0.4
+#: Share of the time left for the smoothed dual and its plans, when too many sites are left
+#: for the LP relaxation.
+SMOOTH_SHARE = 0.85
+#: Share of that step's time the smoothed dual may take (the rest rounds its plan).
+_SMOOTH_DUAL_SHARE = 0.6
 #: Share of the time left that HiGHS gets: it overshoots its limit by building the model.
 _MIP_SHARE = 0.9
 
@@ -81,7 +91,12 @@ def exact_mclp(
        plan are in no better plan (reduced-cost fixing), dominated sites go
        (:func:`blankspot._lagrange.dominated_sites`), demand rows no remaining site covers
        go and identical rows merge;
-    4. the compact model above on the reduced instance, solved by HiGHS with the best
+    4. when more than ``LP_MAX_SITES`` sites are left, the smoothed Lagrangian dual
+       (:func:`blankspot._dual.smoothed_dual`, near the LP bound without an LP solver),
+       plans rounded from its fractional plan, and fixing again (:func:`_smooth_fixing`);
+       when at most ``LP_MAX_SITES`` are left, the LP relaxation's duals and fixing
+       (:func:`_lp_fixing`);
+    5. the compact model above on the reduced instance, solved by HiGHS with the best
        plan as its first incumbent.
 
     The reduced instance has the same optimum: every removed site is in no plan better
@@ -151,7 +166,7 @@ def exact_mclp(
             costs=rank_costs,
             budget=budget,
             starts=(g.chosen, lower_sites),
-            time_limit_s=max(0.0, _share(deadline, 0.7) - time.perf_counter()),
+            time_limit_s=max(0.0, _share(deadline, LAGRANGIAN_SHARE) - time.perf_counter()),
             stop_sites=LP_SITES,
             progress="exact: Lagrangian bound" if progress else None,
         )
@@ -170,6 +185,16 @@ def exact_mclp(
             keep = keep[~_dominated(A, keep, rank_costs, protect=lower_sites)]
             notes.append(f"{m:,} sites -> {len(keep):,} after reduced-cost fixing and dominance")
         if not _proved(lower, upper) and len(keep) > LP_MAX_SITES:
+            sm = _smooth_fixing(
+                A, w, keep, k=k, budget=budget, costs=rank_costs, lower=lower,
+                protect=lower_sites, deadline=_share(deadline, SMOOTH_SHARE),
+            )  # fmt: skip
+            notes.append(sm.note)
+            if sm.best_value > lower + 1e-9 * max(1.0, lower):
+                lower_sites, lower = sm.best_sites, sm.best_value
+            upper = min(upper, max(sm.bound, lower))
+            keep, fixed_in = sm.keep, sm.fixed_in
+        if not _proved(lower, upper) and len(keep) > LP_MAX_SITES:
             notes.append(
                 f"LP relaxation skipped: {len(keep):,} sites left, more than {LP_MAX_SITES:,} "
                 "(it would take longer than the time limit)"
@@ -177,13 +202,13 @@ def exact_mclp(
         elif not _proved(lower, upper) and len(keep) > 1:
             lp = _lp_fixing(
                 A, w, keep, k=k, budget=budget, costs=rank_costs, lower=lower,
-                protect=lower_sites, deadline=_share(deadline, LP_SHARE),
+                protect=np.r_[lower_sites, fixed_in], deadline=_share(deadline, LP_SHARE),
             )  # fmt: skip
             notes.append(lp.note)
             if lp.best_value > lower + 1e-9 * max(1.0, lower):
                 lower_sites, lower = lp.best_sites, lp.best_value
             upper = min(upper, max(lp.bound, lower))
-            keep, fixed_in = lp.keep, lp.fixed_in
+            keep, fixed_in = lp.keep, np.union1d(lp.fixed_in, fixed_in)
     status = "Optimal" if _proved(lower, upper) else "Time limit reached"
     if status != "Optimal" and time.perf_counter() < deadline:
         sub_costs = None if costs is None else costs[keep]
@@ -307,11 +332,7 @@ def _lp_fixing(
         best_sites = keep[plan]
         if best_value > lower:
             lower, protect = best_value, best_sites
-    tol = 1e-9 * max(1.0, lower)
-    fixed_in = keep[at.site_out_bound < lower - tol]
-    alive = (at.site_bound >= lower - tol) | np.isin(keep, np.r_[protect, fixed_in])
-    keep = keep[alive]
-    keep = keep[~_dominated(A, keep, costs, protect=np.r_[protect, fixed_in])]
+    keep, fixed_in = _fix(A, keep, at, lower=lower, protect=protect, costs=costs)
     note = (
         f"{head} ({status}, {time.perf_counter() - t0:.1f} s): bound {at.bound:,.6g}; "
         f"{len(keep):,} sites left, {len(fixed_in)} fixed in"
@@ -319,10 +340,84 @@ def _lp_fixing(
     return _LPFixing(keep, fixed_in, at.bound, note, best_sites, best_value)
 
 
+def _fix(
+    A: sp.csc_matrix,
+    keep: np.ndarray,
+    at: _lagrange.BoundAt,
+    *,
+    lower: float,
+    protect: np.ndarray,
+    costs: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced-cost fixing over ``keep`` with the site bounds ``at``; return (keep, fixed_in).
+
+    A site whose bound with it forced in is below ``lower`` is in no better plan and goes;
+    one whose bound with it left out is below ``lower`` is in every better plan (fixed
+    in); then dominated sites go (``protect`` and fixed-in ones stay).
+    """
+    tol = 1e-9 * max(1.0, lower)
+    fixed_in = keep[at.site_out_bound < lower - tol]
+    alive = (at.site_bound >= lower - tol) | np.isin(keep, np.r_[protect, fixed_in])
+    keep = keep[alive]
+    keep = keep[~_dominated(A, keep, costs, protect=np.r_[protect, fixed_in])]
+    return keep, fixed_in
+
+
+def _smooth_fixing(
+    A: sp.csc_matrix,
+    w: np.ndarray,
+    keep: np.ndarray,
+    *,
+    k: int | None,
+    budget: float | None,
+    costs: np.ndarray | None,
+    lower: float,
+    protect: np.ndarray,
+    deadline: float,
+) -> _LPFixing:
+    """Reduced-cost fixing with the smoothed Lagrangian dual's multipliers on ``keep``.
+
+    For instances whose LP relaxation HiGHS cannot solve in time: the smoothed dual
+    (:func:`blankspot._dual.smoothed_dual`) gets within a few hundredths of a percent of
+    the LP bound in a few hundred sparse products. Its fractional plan is rounded to
+    plans (:func:`_lp_plans`); then the sites are fixed as in :func:`_lp_fixing`.
+    """
+    t0 = time.perf_counter()
+    A2, w2, _ = aggregate_demand(A[:, keep], w)
+    A2 = _as_csc(A2)
+    sub_costs = None if costs is None else costs[keep]
+    start = np.flatnonzero(np.isin(keep, protect))
+    lam0 = np.where(_lagrange.cover_count(A2, start) > 0, 0.0, w2)
+    sm = _dual.smoothed_dual(
+        A2, w2, k=k, costs=sub_costs, budget=budget, lam0=lam0,
+        scale=lower / max(1, len(start)), deadline=_share(deadline, _SMOOTH_DUAL_SHARE),
+    )  # fmt: skip
+    # when the fixing will leave too many sites for HiGHS to prove anything, the time left
+    # is better spent on the plan search over the fractional plan's support
+    hopeless = np.count_nonzero(sm.at.site_bound >= lower) > LP_MAX_SITES
+    plan, best_value = _lp_plans(
+        A2, w2, sm.x, k=k, budget=budget, costs=sub_costs, deadline=deadline,
+        support_share=_SUPPORT_SHARE_HOPELESS if hopeless else _SUPPORT_SHARE,
+    )  # fmt: skip
+    best_sites = keep[plan]
+    if best_value > lower:
+        lower, protect = best_value, best_sites
+    keep, fixed_in = _fix(A, keep, sm.at, lower=lower, protect=protect, costs=costs)
+    note = (
+        f"smoothed Lagrangian dual on {A2.shape[0]:,} demand rows x {A2.shape[1]:,} sites "
+        f"({sm.evaluations} gradients, {sm.seconds:.1f} s, {sm.stopped}; with plans and "
+        f"fixing {time.perf_counter() - t0:.1f} s): bound "
+        f"{sm.at.bound:,.6g}; {len(keep):,} sites left, {len(fixed_in)} fixed in"
+    )
+    return _LPFixing(keep, fixed_in, sm.at.bound, note, best_sites, best_value)
+
+
 #: Sites with at least this LP value make the support searched for plans.
 _SUPPORT_X = 1e-2
 #: Share of the LP step's time left for the plan search on the LP support.
 _SUPPORT_SHARE = 0.3
+#: The same when the fixing will leave more than ``LP_MAX_SITES`` sites (no proof ahead).
+_SUPPORT_SHARE_HOPELESS = 0.9
 
 
 def _lp_plans(
@@ -334,11 +429,13 @@ def _lp_plans(
     budget: float | None,
     costs: np.ndarray | None,
     deadline: float,
+    support_share: float = _SUPPORT_SHARE,
 ) -> tuple[np.ndarray, float]:
     """Find plans near the LP solution ``x``; return the best and its value.
 
     The LP's largest sites rounded to a plan and improved by swaps, and the integer
-    optimum over the sites the LP uses (a small model, time-capped), also swapped.
+    optimum over the sites the LP uses (a small model, given ``support_share`` of the time
+    left), also swapped.
     """
     order = np.lexsort((np.arange(len(x)), -x))
     order = order[x[order] > _SUPPORT_X]
@@ -356,7 +453,7 @@ def _lp_plans(
         mip = _solve_mip(
             _as_csc(A3), w3, k=k, budget=budget,
             costs=None if costs is None else costs[support], start=start,
-            time_limit_s=_SUPPORT_SHARE * max(0.0, deadline - time.perf_counter()),
+            time_limit_s=support_share * max(0.0, deadline - time.perf_counter()),
         )  # fmt: skip
         if mip.value > value:
             plan, value = _lagrange.swap_search(

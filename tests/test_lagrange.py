@@ -48,8 +48,13 @@ def best_without_site(D, w, j, *, k=None, costs=None, budget=None) -> float:
     )
 
 
-def independent_optimum(D: sp.csc_matrix, w, *, k=None, costs=None, budget=None) -> float:
-    """The compact MCLP built row by row with highspy's own API, solved to optimality."""
+def independent_optimum(
+    D: sp.csc_matrix, w, *, k=None, costs=None, budget=None, integer: bool = True
+) -> float:
+    """The compact MCLP built row by row with highspy's own API, solved to optimality.
+
+    ``integer=False`` solves its LP relaxation instead.
+    """
     D = sp.csr_matrix(D)
     n, m = D.shape
     h = highspy.Highs()
@@ -60,9 +65,10 @@ def independent_optimum(D: sp.csc_matrix, w, *, k=None, costs=None, budget=None)
         h.addVar(0.0, 1.0)
     for _ in range(n):  # y_i in [0, 1]
         h.addVar(0.0, 1.0)
-    h.changeColsIntegrality(
-        m, np.arange(m, dtype=np.int32), np.full(m, highspy.HighsVarType.kInteger)
-    )
+    if integer:
+        h.changeColsIntegrality(
+            m, np.arange(m, dtype=np.int32), np.full(m, highspy.HighsVarType.kInteger)
+        )
     h.changeColsCost(n, np.arange(m, m + n, dtype=np.int32), -np.asarray(w, dtype=float))
     for i in range(n):  # y_i - sum_j a_ij x_j <= 0
         cols = D.indices[D.indptr[i] : D.indptr[i + 1]]
@@ -204,6 +210,19 @@ def clustered_instance(seed: int, with_budget: bool):
     return sp.csc_matrix(A), w2, costs
 
 
+def assert_fixing_is_safe(A, w, keep, fixed_in, *, ref, best_known, k, costs, budget):
+    """The sites ``keep`` still hold an optimal plan (value ``ref``), fixing does reduce, and
+    leaving out any site of ``fixed_in`` makes every plan worse than ``best_known``."""
+    m = A.shape[1]
+    assert 0 < len(keep) < m
+    sub = None if costs is None else costs[keep]
+    assert independent_optimum(A[:, keep], w, k=k, costs=sub, budget=budget) == (pytest.approx(ref))
+    for j in fixed_in:
+        others = np.flatnonzero(np.arange(m) != j)
+        sub = None if costs is None else costs[others]
+        assert independent_optimum(A[:, others], w, k=k, costs=sub, budget=budget) < best_known
+
+
 @pytest.mark.parametrize("start", ["optimum value only", "optimum"])
 @pytest.mark.parametrize(
     ("seed", "k", "with_budget"), [(88, 6, False), (17, 8, False), (88, None, True), (5, 7, True)]
@@ -225,17 +244,11 @@ def test_lp_fixing_keeps_an_optimal_plan(seed, k, with_budget, start):
     )  # fmt: skip
     assert lp.bound >= ref - TOL
     assert lp.bound <= _mclp.lp_bound(A, w, k=k, budget=budget, costs=costs) + 1e-4 * ref
-    assert 0 < len(lp.keep) < m  # it does reduce
     assert set(lp.fixed_in.tolist()) <= set(lp.keep.tolist())
-    sub = None if costs is None else costs[lp.keep]
-    assert independent_optimum(A[:, lp.keep], w, k=k, costs=sub, budget=budget) == (
-        pytest.approx(ref)
-    )
-    best_known = max(lower, lp.best_value)
-    for j in lp.fixed_in:
-        others = np.flatnonzero(np.arange(m) != j)
-        sub = None if costs is None else costs[others]
-        assert independent_optimum(A[:, others], w, k=k, costs=sub, budget=budget) < best_known
+    assert_fixing_is_safe(
+        A, w, lp.keep, lp.fixed_in, ref=ref, best_known=max(lower, lp.best_value),
+        k=k, costs=costs, budget=budget,
+    )  # fmt: skip
     assert lp.best_value <= ref + TOL
     if start == "optimum":
         assert _lagrange.plan_value(A, w, lp.best_sites) == pytest.approx(lp.best_value)
