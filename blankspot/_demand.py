@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import geopandas as gpd
 import shapely
 
-from blankspot import _geodesy, _mclp, terrain
+from blankspot import _cover_patterns, _geodesy, _mclp, terrain
 from blankspot._util import id_sort, point_xy
 from blankspot.assessment import Assessment, _business_xy
 from blankspot.candidates import _point_of
@@ -91,6 +91,16 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
     )
 
 
+def _site_radii(sites: gpd.GeoDataFrame, radius_m: float) -> np.ndarray:
+    """Each site's radius: its own ``radius_m``, else ``radius_m``; NaN for footprints."""
+    radius = np.full(len(sites), float(radius_m))
+    if "radius_m" in sites.columns:
+        own = sites["radius_m"].to_numpy("float64")
+        radius = np.where(np.isnan(own), radius, own)
+    radius[shapely.get_type_id(sites.geometry.array) != 0] = np.nan
+    return radius
+
+
 def _coverage(
     demand_xy: np.ndarray, sites: gpd.GeoDataFrame, radius_m: float
 ) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -102,12 +112,8 @@ def _coverage(
     crs = sites.crs
     n, m = len(demand_xy), len(sites)
     geoms = sites.geometry.array
-    footprint = shapely.get_type_id(geoms) != 0
-    radius = np.full(m, float(radius_m))
-    if "radius_m" in sites.columns:
-        own = sites["radius_m"].to_numpy("float64")
-        radius = np.where(np.isnan(own), radius, own)
-    radius[footprint] = np.nan
+    radius = _site_radii(sites, radius_m)
+    footprint = np.isnan(radius)
     circles = np.flatnonzero(~footprint)
     demand_xyz = _geodesy.ecef_of(demand_xy[:, 0], demand_xy[:, 1], crs)
     if len(circles) == m:  # no footprints: the KD-tree matrix is the answer
@@ -149,35 +155,66 @@ def _aggregated_coverage(
     radius_m: float,
     terrain_kw: dict[str, Any] | None,
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Demand aggregated by coverage pattern, built ``DEMAND_CHUNK`` demand points at a time.
+    """Demand aggregated by coverage pattern, never holding all (demand, site) pairs.
 
-    Returns ``(A_agg, w_agg, reached, radius, n_pairs)``: the patterns and their summed
+    Returns ``(A_agg, w_agg, group, radius, n_pairs)``: the patterns and their summed
     weights exactly as :func:`_mclp.aggregate_demand` gives them for the whole matrix (rows
-    in order of first appearance), whether a site reaches each demand point, each site's
-    radius (NaN for footprints) and the number of (demand, site) pairs within reach.
+    in order of first appearance), the pattern of each demand point (-1 where no site
+    reaches it), each site's radius (NaN for footprints) and the number of (demand, site)
+    pairs within reach. Point sites without terrain go through
+    :func:`blankspot._cover_patterns.circle_patterns` (no pairs held at all); footprints
+    and terrain build the pairs ``DEMAND_CHUNK`` demand points at a time.
+    """
+    radius = _site_radii(sites, radius_m)
+    if terrain_kw is None and not np.isnan(radius).any():
+        sxy = point_xy(sites.geometry.array)
+        A_agg, w_agg, group, n_pairs = _cover_patterns.circle_patterns(
+            _geodesy.ecef_of(demand_xy[:, 0], demand_xy[:, 1], sites.crs),
+            obj_w,
+            _geodesy.ecef_of(sxy[:, 0], sxy[:, 1], sites.crs),
+            _geodesy.chord_m(radius),
+        )
+        return A_agg, w_agg, group, radius, n_pairs
+    A_agg, w_agg, group, n_pairs = _chunked_coverage(demand_xy, obj_w, sites, radius_m, terrain_kw)
+    return A_agg, w_agg, group, radius, n_pairs
+
+
+def _chunked_coverage(
+    demand_xy: np.ndarray,
+    obj_w: np.ndarray,
+    sites: gpd.GeoDataFrame,
+    radius_m: float,
+    terrain_kw: dict[str, Any] | None,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int]:
+    """:func:`_aggregated_coverage` from the pairs, ``DEMAND_CHUNK`` demand points at a time.
+
+    Any sites (footprints too) and terrain; each chunk's pairs are aggregated, then the
+    chunks' patterns merged. Returns ``(A_agg, w_agg, group, n_pairs)``.
     """
     n = len(demand_xy)
-    reached = np.zeros(n, dtype=bool)
+    group = np.full(n, -1, dtype=np.int64)
     parts: list[tuple[sp.csr_matrix, np.ndarray]] = []
     n_pairs = 0
-    radius = np.zeros(0)
     for start in range(0, n, DEMAND_CHUNK):
         stop = min(start + DEMAND_CHUNK, n)
         A, radius = _coverage(demand_xy[start:stop], sites, radius_m)
         if terrain_kw is not None:
             A = _terrain_coverage(A, demand_xy[start:stop], sites, radius, **terrain_kw)
-        reached[start:stop] = np.diff(A.indptr) > 0
         n_pairs += A.nnz
-        A_c, w_c, _ = _mclp.aggregate_demand(A, obj_w[start:stop])
+        A_c, w_c, g_c = _mclp.aggregate_demand(A, obj_w[start:stop])
+        offset = sum(len(p[1]) for p in parts)
+        group[start:stop] = np.where(g_c >= 0, g_c + offset, -1)
         parts.append((A_c, w_c))
         del A
     if len(parts) == 1:
-        return (*parts[0], reached, radius, n_pairs)
+        return (*parts[0], group, n_pairs)
     # patterns repeated across chunks merge here; rows keep the order of first appearance
-    A_agg, w_agg, _ = _mclp.aggregate_demand(
+    A_agg, w_agg, merged = _mclp.aggregate_demand(
         sp.vstack([p[0] for p in parts], format="csr"), np.concatenate([p[1] for p in parts])
     )
-    return A_agg, w_agg, reached, radius, n_pairs
+    live = group >= 0
+    group[live] = merged[group[live]]
+    return A_agg, w_agg, group, n_pairs
 
 
 def _terrain_coverage(

@@ -26,14 +26,8 @@ from scipy.spatial import cKDTree
 import geopandas as gpd
 import shapely
 
-from blankspot import _geodesy, _mclp, _quotas, terrain  # noqa: F401 - tests patch ranking._mclp
-from blankspot._demand import (
-    _aggregated_coverage,
-    _coverage,
-    _Demand,
-    _demand,
-    _terrain_coverage,
-)
+from blankspot import _geodesy, _mclp, _quotas, terrain
+from blankspot._demand import _aggregated_coverage, _Demand, _demand
 from blankspot._errors import InputError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._solve import _SOLVE_SHARE, _solve, _solve_constrained
@@ -721,9 +715,11 @@ def rank_sites(
         }
     )
     obj_w = demand.weight if weighted else demand.count
-    A_agg, w_agg, reached, radius, n_pairs = _aggregated_coverage(
+    A_agg, w_agg, group, radius, n_pairs = _aggregated_coverage(
         demand.xy, obj_w, table, radius_m, terrain_kw
     )
+    A_agg = _mclp._as_csc(A_agg)  # what the solvers read (columns), held once
+    reached = group >= 0
     unreachable = float(obj_w[~reached].sum())
     if not reached.any():
         sxy = point_xy(_point_of(table.geometry.array))
@@ -780,17 +776,11 @@ def rank_sites(
             "follows the largest gain"
         )
 
-    # the chosen sites' own coverage rows (those of A, recomputed for these sites only)
-    A_chosen, _ = _coverage(demand.xy, table.iloc[chosen], radius_m)
-    if terrain_kw is not None:
-        A_chosen = _terrain_coverage(
-            A_chosen, demand.xy, table.iloc[chosen], radius[chosen], **terrain_kw
-        )
     sites_out = _plan_table(
         assessment,
         table=table,
         chosen=chosen,
-        A_chosen=A_chosen,
+        first=_first_chosen(A_agg, group, chosen),
         demand=demand,
         weighted=weighted,
         radius=radius,
@@ -928,23 +918,38 @@ def _with_backhaul(
     return Plan(sites=sites_out[cols], network=built_network(b), backhaul=b, **plan_kw)
 
 
+def _first_chosen(A: sp.csc_matrix, group: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Rank position of the first chosen site reaching each demand point (-1 for none).
+
+    ``A`` holds the coverage patterns, ``group`` each demand point's pattern (-1: none).
+    """
+    sub = sp.csr_matrix(A[:, chosen])  # patterns x chosen sites, columns in rank order
+    has = np.diff(sub.indptr) > 0
+    first_of = np.full(sub.shape[0], -1, dtype=np.int64)
+    if has.any():
+        first_of[has] = np.minimum.reduceat(sub.indices, sub.indptr[:-1][has])
+    return np.where(group >= 0, first_of[np.maximum(group, 0)], -1)
+
+
 def _plan_table(
     assessment: Assessment,
     *,
     table: gpd.GeoDataFrame,
     chosen: np.ndarray,
-    A_chosen: sp.csr_matrix,
+    first: np.ndarray,
     demand: _Demand,
     weighted: bool,
     radius: np.ndarray,
     costs: np.ndarray | None,
 ) -> gpd.GeoDataFrame:
-    """Build the ranked table (backhaul filled later), columns in the contract's order."""
+    """Build the ranked table (backhaul filled later), columns in the contract's order.
+
+    ``first``: the rank position of the first chosen site reaching each demand point (-1
+    for none), from :func:`_first_chosen`.
+    """
     n_chosen = len(chosen)
-    # each demand point is connected by the first chosen site (in rank order) reaching it
-    sub = sp.csr_matrix(A_chosen)  # demand x chosen sites, columns in rank order
-    live = np.flatnonzero(np.diff(sub.indptr) > 0)
-    first = np.minimum.reduceat(sub.indices, sub.indptr[live]) if len(live) else np.zeros(0, int)
+    live = np.flatnonzero(first >= 0)
+    first = first[live]
     new_count = np.bincount(first, weights=demand.count[live], minlength=n_chosen)
     new_weight = np.bincount(first, weights=demand.weight[live], minlength=n_chosen)
 
