@@ -21,7 +21,6 @@ matrix.
 from __future__ import annotations
 
 import functools
-import heapq
 import logging
 import math
 import os
@@ -33,6 +32,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
+
+from blankspot import _greedy_kernels
 
 __all__ = [
     "MCLPResult",
@@ -346,15 +347,6 @@ class _Plan:
     bound: float
 
 
-def _priority(g: float, c: float, by_ratio: bool) -> float:
-    """Gain, or gain per cost (``inf`` for a useful free site, 0 for a useless one)."""
-    if not by_ratio:
-        return g
-    if g <= 0:
-        return 0.0
-    return math.inf if c <= 0 else g / c
-
-
 def _lazy_greedy(
     A: sp.csc_matrix,
     w: np.ndarray,
@@ -377,60 +369,57 @@ def _lazy_greedy(
     otherwise ``bound`` is ``inf``.
     """
     n, m = A.shape
-    indptr, indices = A.indptr, A.indices
-    cost_of = cost if cost is not None else np.zeros(m)
+    cost_of = np.asarray(cost if cost is not None else np.zeros(m), dtype="float64")
+    w = np.ascontiguousarray(w, dtype="float64")
     remaining = math.inf if budget is None else float(budget)
     # sums of costs that exactly meet the budget must not fail on rounding
     slack = 0.0 if budget is None else 1e-9 * max(float(budget), 1.0)
     stale = gains.copy()  # latest known gain of every site: an upper bound of its true gain
-    if by_ratio:  # vectorised _priority
+    if by_ratio:  # gain per cost; inf for a useful free site, 0 for a useless one
         with np.errstate(divide="ignore", invalid="ignore"):
             first = np.where(gains <= 0, 0.0, np.where(cost_of <= 0, math.inf, gains / cost_of))
     else:
         first = gains
-    heap = list(zip((-first).tolist(), (-gains).tolist(), range(m), [0] * m, strict=True))
-    heapq.heapify(heap)
+    # the heap of (-priority, -gain, index, iteration of the evaluation), as four arrays
+    heap = (-first, -gains, np.arange(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
+    _greedy_kernels.heapify(*heap)
+    size = m
     covered = np.zeros(n, dtype=bool)
-    chosen: list[int] = []
-    chosen_gains: list[float] = []
-    value = 0.0
+    chosen = np.zeros(k_cap, dtype=np.int64)
+    chosen_gains = np.zeros(k_cap)
+    buf = np.empty(int(np.diff(A.indptr).max()) if m else 0)
+    state = np.array([0.0, 0.0, remaining, 0.0])  # picked, value, budget left, ended
     track_bound = bound_k is not None or bound_budget is not None
+    every = m <= _BOUND_EVERY_ITERATION_MAX_SITES
     bound = math.inf
     if track_bound:
         bound = _online_bound(0.0, stale, bound_k, bound_budget, cost)
 
-    while heap and len(chosen) < k_cap:
-        _, _, j, stamp = heap[0]
-        if cost_of[j] > remaining + slack:  # never affordable again: the budget only shrinks
-            heapq.heappop(heap)
-            continue
-        if stamp == len(chosen):
-            heapq.heappop(heap)
-            g = float(stale[j])
-            if g <= 0:  # the best remaining site adds nothing
-                break
-            covered[indices[indptr[j] : indptr[j + 1]]] = True
-            chosen.append(j)
-            chosen_gains.append(g)
-            value += g
-            remaining -= cost_of[j]
-            stale[j] = 0.0
-            it = len(chosen)
-            if track_bound and (m <= _BOUND_EVERY_ITERATION_MAX_SITES or (it & (it - 1)) == 0):
-                bound = min(bound, _online_bound(value, stale, bound_k, bound_budget, cost))
-            continue
-        heapq.heappop(heap)
-        rows = indices[indptr[j] : indptr[j + 1]]
-        g = float(w[rows][~covered[rows]].sum())
-        stale[j] = g
-        heapq.heappush(heap, (-_priority(g, float(cost_of[j]), by_ratio), -g, j, len(chosen)))
+    it = 0
+    while not state[3] and it < k_cap and size > 0:
+        # run compiled until the next pick after which the bound is refreshed (every pick
+        # on small instances, else picks 1, 2, 4, 8, ...)
+        stop = k_cap
+        if track_bound:
+            stop = min(k_cap, it + 1 if every else 1 << it.bit_length())
+        size = _greedy_kernels.celf_steps(
+            A.indptr, A.indices, w, cost_of, by_ratio, slack, heap, size, covered, stale, buf,
+            chosen, chosen_gains, state, stop,
+        )  # fmt: skip
+        picked = int(state[0])
+        if track_bound and picked > it and (every or (picked & (picked - 1)) == 0):
+            bound = min(bound, _online_bound(float(state[1]), stale, bound_k, bound_budget, cost))
+        it = picked
+    value = float(state[1])
+    chosen_list = chosen[:it].tolist()
+    gains_list = chosen_gains[:it].tolist()
 
     if track_bound:
         # exact marginal gains w.r.t. the final plan: one sparse product
-        final = np.asarray(A.T @ (w * ~covered), dtype="float64").ravel()
-        final[chosen] = 0.0
+        final = _greedy_kernels.column_sums(A.indptr, A.indices, w * ~covered)
+        final[chosen_list] = 0.0
         bound = min(bound, _online_bound(value, final, bound_k, bound_budget, cost))
-    return _Plan(chosen, chosen_gains, value, bound)
+    return _Plan(chosen_list, gains_list, value, bound)
 
 
 def _budget_can_bind(gains: np.ndarray, costs: np.ndarray, k_cap: int, budget: float) -> bool:
@@ -514,8 +503,10 @@ def greedy_mclp(
     A, w, costs = _check_problem(A, w, k, budget, costs)
     m = A.shape[1]
     k_cap = m if k is None else min(int(k), m)
-    coverable = float(w[np.diff(sp.csr_matrix(A).indptr) > 0].sum())
-    gains = np.asarray(A.T @ w, dtype="float64").ravel()  # exact initial marginal gains
+    hit = np.zeros(A.shape[0], dtype=bool)
+    hit[A.indices] = True  # rows some site covers (no CSR copy of A)
+    coverable = float(w[hit].sum())
+    gains = _greedy_kernels.column_sums(A.indptr, A.indices, w)  # exact: A.T @ w
 
     bound_budget = None if budget is None else float(budget)
     binding = (
