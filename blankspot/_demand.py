@@ -35,7 +35,7 @@ class _Demand:
     xy: np.ndarray
     count: np.ndarray
     weight: np.ndarray
-    village_id: np.ndarray
+    village_id: pd.Categorical
     total_count: float
     total_weight: float
 
@@ -52,7 +52,12 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
         xy = _business_xy(biz, sel)
         count = np.ones(len(sel))
         weight = w_all[sel]
-        vids = biz["village_id"].iloc[sel].to_numpy(dtype=object, na_value=None)
+        vcol = biz["village_id"]
+        vids = (
+            vcol.array
+            if isinstance(vcol.dtype, pd.CategoricalDtype)
+            else pd.Categorical(vcol.to_numpy(dtype=object, na_value=None))
+        )[sel]
         return _Demand(xy, count, weight, vids, float(len(sel)), float(weight.sum())), weighted
     # counts mode: each village's uncovered businesses sit on its blank spots, by area
     v = assessment.villages
@@ -67,9 +72,8 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
         total_w = total
     if len(spots) == 0 or "n_businesses" not in spots.columns:
         empty = np.zeros(0)
-        return _Demand(np.empty((0, 2)), empty, empty, np.zeros(0, object), total, total_w), (
-            weighted
-        )
+        no_ids = pd.Categorical(np.zeros(0, object))
+        return _Demand(np.empty((0, 2)), empty, empty, no_ids, total, total_w), weighted
     order = id_sort(spots.index.to_numpy())
     spots = spots.iloc[order]
     count = pd.to_numeric(spots["n_businesses"], errors="coerce").fillna(0.0).to_numpy("float64")
@@ -83,7 +87,7 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
             xy[keep],
             count[keep],
             weight[keep],
-            spots["village_id"].to_numpy(dtype=object)[keep],
+            pd.Categorical(spots["village_id"].to_numpy(dtype=object)[keep]),
             total,
             total_w,
         ),

@@ -9,6 +9,7 @@ over :mod:`blankspot._mclp` and :mod:`blankspot._exact`), and turns the solution
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import numbers
@@ -852,6 +853,8 @@ def _quotas_of(
     exclude: Any,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any] | None]:
     """Drop excluded sites; return the arguments of the side constraints (or ``None``)."""
+    if include is None and exclude is None and min_per_group is None and max_per_group is None:
+        return table, None
     ids = table.index.astype(str)
     for what, given in (("include", include), ("exclude", exclude)):
         unknown = sorted(set(_quotas._ids(given, what)) - set(ids))
@@ -954,18 +957,28 @@ def _plan_table(
     new_weight = np.bincount(first, weights=demand.weight[live], minlength=n_chosen)
 
     v = assessment.villages
-    vids = demand.village_id[live]
-    has_v = pd.notna(vids)
-    reach = pd.DataFrame({"pos": first[has_v], "village_id": vids[has_v].astype(str)})
-    reach = reach.drop_duplicates().sort_values(["pos", "village_id"], kind="stable")
+    # distinct (site, village) pairs as numbers first: village ids are strings
+    codes = np.asarray(demand.village_id.codes, dtype=np.int64)[live]
+    cats = np.asarray(demand.village_id.categories.astype(str), dtype=object)
+    has_v = codes >= 0
+    pair = np.unique(first[has_v] * max(len(cats), 1) + codes[has_v])
+    reach = pd.DataFrame(
+        {"pos": pair // max(len(cats), 1), "village_id": cats[pair % max(len(cats), 1)]}
+    ).sort_values(["pos", "village_id"], kind="stable")
     names = v["name"] if "name" in v.columns else pd.Series("", index=v.index)
     names = names.astype(object).where(names.notna(), "")
     names.index = v.index.astype(str)
-    reach["name"] = names.reindex(reach["village_id"]).fillna("").astype(str).to_numpy()
-    grouped = reach.groupby("pos", sort=True)
-    n_reached = grouped.size().reindex(range(n_chosen), fill_value=0)
-    ids_joined = grouped["village_id"].agg(";".join).reindex(range(n_chosen), fill_value="")
-    names_joined = grouped["name"].agg(";".join).reindex(range(n_chosen), fill_value="")
+    pos = reach["pos"].to_numpy()
+    vid_list = reach["village_id"].tolist()
+    name_list = names.reindex(vid_list).fillna("").astype(str).tolist()
+    n_reached = np.bincount(pos, minlength=n_chosen)
+    ids_joined = np.full(n_chosen, "", dtype=object)
+    names_joined = np.full(n_chosen, "", dtype=object)
+    cuts = np.r_[0, np.flatnonzero(np.diff(pos)) + 1, len(pos)]
+    for a, b in itertools.pairwise(cuts):
+        if b > a:
+            ids_joined[pos[a]] = ";".join(vid_list[a:b])
+            names_joined[pos[a]] = ";".join(name_list[a:b])
 
     pts = _point_of(table.geometry.array[chosen])
     site_vid = _village_of(pts, v)
@@ -1005,9 +1018,9 @@ def _plan_table(
             "village_id": site_vid,
             "kecamatan": parent("kecamatan"),
             "kabupaten": parent("kabupaten"),
-            "villages_reached": n_reached.to_numpy(dtype=np.int64),
-            "village_ids": ids_joined.to_numpy(dtype=object),
-            "village_names": names_joined.to_numpy(dtype=object),
+            "villages_reached": n_reached.astype(np.int64),
+            "village_ids": ids_joined,
+            "village_names": names_joined,
             "radius_m": radius[chosen],
             "cost_idr": cost,
             "cost_per_new_business": per_new,
