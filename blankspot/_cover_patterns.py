@@ -171,8 +171,8 @@ def _rows(  # noqa: PLR0917 - numba kernels take positional arrays
 ):  # fmt: skip
     """Pass 2 (``check`` False): write each pattern's sites at its representative point.
 
-    Pass 3 (``check`` True): compare every point's sites with its pattern's row; returns
-    a mask of the points that differ (a hash collision).
+    Pass 3 (``check`` True): compare the sites of every other point with its pattern's
+    row; returns a mask of the points that differ (a hash collision).
     """
     n = d_order.size
     differs = np.zeros(dxyz.shape[0] if check else 0, dtype=np.bool_)
@@ -186,7 +186,7 @@ def _rows(  # noqa: PLR0917 - numba kernels take positional arrays
         for t in range(i, end):
             p = d_order[t]
             g = group[p]
-            if g >= 0 and (check or rep[g] == p):
+            if g >= 0 and (rep[g] != p) == check:
                 todo = True
                 break
         if not todo:
@@ -196,7 +196,7 @@ def _rows(  # noqa: PLR0917 - numba kernels take positional arrays
         for t in range(i, end):
             p = d_order[t]
             g = group[p]
-            if g < 0 or not (check or rep[g] == p):
+            if g < 0 or (rep[g] != p) != check:
                 continue
             px, py, pz = dxyz[p, 0], dxyz[p, 1], dxyz[p, 2]
             at = indptr[g]

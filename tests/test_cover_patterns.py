@@ -57,11 +57,11 @@ def test_patterns_equal_brute_force(seed):
 def test_a_point_exactly_one_chord_away_is_reached():
     s = np.array([[0.0, 0.0, 0.0]])
     d = np.array([[3.0, 4.0, 0.0], [3.0, 4.000001, 0.0], [-6.0, 0.0, 8.0]])
-    A, w, g, pairs = circle_patterns(d, np.ones(3), s, np.array([5.0]))
+    _, _, g, _ = circle_patterns(d, np.ones(3), s, np.array([5.0]))
     assert g.tolist() == [0, -1, -1]  # 3-4-5 is in; a micrometre further is out
     # the KD-tree's test agrees
     assert _mclp.coverage_from_points(d, s, 5.0).toarray().ravel().tolist() == [1, 0, 0]
-    A, w, g, pairs = circle_patterns(d, np.ones(3), s, np.array([10.0]))
+    _A, w, g, pairs = circle_patterns(d, np.ones(3), s, np.array([10.0]))
     assert g.tolist() == [0, 0, 0] and w.tolist() == [3.0] and pairs == 3
 
 
@@ -70,7 +70,7 @@ def test_far_points_and_mixed_radii():
     s = np.array([[0.0, 0, 0], [1000, 0, 0], [1010, 0, 0]])
     chord = np.array([500.0, 5.0, 5.0])
     d = np.array([[400.0, 0, 0], [1004, 0, 0], [1006, 0, 0], [-1e7, 5e6, 0], [3e6, -3e6, 9e6]])
-    A, w, g, pairs = circle_patterns(d, np.ones(5), s, chord)
+    A, _w, g, pairs = circle_patterns(d, np.ones(5), s, chord)
     assert _rows_of(A) == [(0,), (1,), (2,)]
     assert g.tolist() == [0, 1, 2, -1, -1] and pairs == 3
 
@@ -95,9 +95,9 @@ def test_hash_collisions_never_merge_different_sets():
 
 
 def test_no_demand_or_no_sites():
-    A, w, g, pairs = circle_patterns(np.empty((0, 3)), np.zeros(0), np.ones((2, 3)), np.ones(2))
+    A, _, g, pairs = circle_patterns(np.empty((0, 3)), np.zeros(0), np.ones((2, 3)), np.ones(2))
     assert A.shape == (0, 2) and g.tolist() == [] and pairs == 0
-    A, w, g, pairs = circle_patterns(np.ones((2, 3)), np.ones(2), np.empty((0, 3)), np.zeros(0))
+    A, _w, g, pairs = circle_patterns(np.ones((2, 3)), np.ones(2), np.empty((0, 3)), np.zeros(0))
     assert A.shape == (0, 0) and g.tolist() == [-1, -1] and pairs == 0
 
 

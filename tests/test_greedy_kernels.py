@@ -124,3 +124,19 @@ def test_greedy_without_sites_or_gain():
     A = sp.csc_matrix(np.array([[1, 0], [0, 0]], dtype=bool))
     r = _mclp.greedy_mclp(A, np.array([0.0, 5.0]), k=2)
     assert r.chosen.tolist() == [] and r.objective == 0.0
+
+
+def test_ties_go_to_the_smaller_index():
+    # four disjoint sites of equal gain 2; then site 4 (gain 3) first
+    A = np.zeros((9, 5), dtype=bool)
+    for j in range(4):
+        A[2 * j : 2 * j + 2, j] = True
+    A[8, 4] = True
+    w = np.ones(9)
+    w[8] = 3.0
+    r = _mclp.greedy_mclp(sp.csc_matrix(A), w, k=3)
+    assert r.chosen.tolist() == [4, 0, 1]
+    # free sites (priority inf per rupiah) go by larger gain, then smaller index
+    costs = np.array([0.0, 0.0, 1.0, 1.0, 0.0])
+    r = _mclp.greedy_mclp(sp.csc_matrix(A), w, k=4, budget=1.0, costs=costs)
+    assert r.chosen.tolist() == [4, 0, 1, 2]
