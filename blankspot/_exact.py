@@ -390,7 +390,8 @@ def _smooth_fixing(
     lam0 = np.where(_lagrange.cover_count(A2, start) > 0, 0.0, w2)
     sm = _dual.smoothed_dual(
         A2, w2, k=k, costs=sub_costs, budget=budget, lam0=lam0,
-        scale=lower / max(1, len(start)), deadline=_share(deadline, _SMOOTH_DUAL_SHARE),
+        scale=lower / max(1, len(start)) if lower > 0 else float(w2.max(initial=1.0)),
+        deadline=_share(deadline, _SMOOTH_DUAL_SHARE),
     )  # fmt: skip
     # when the fixing will leave too many sites for HiGHS to prove anything, the time left
     # is better spent on the plan search over the fractional plan's support
