@@ -42,6 +42,15 @@ _PARQUET = (".parquet", ".geoparquet")
 
 
 @dataclass(frozen=True)
+class RawBatch:
+    """One batch as loaded from its source: the frame, where it came from, its first row."""
+
+    frame: pd.DataFrame
+    origin: str
+    start: int
+
+
+@dataclass(frozen=True)
 class BusinessBatches:
     """Businesses to be read in batches; iterate to get :func:`read_businesses` frames.
 
@@ -55,12 +64,20 @@ class BusinessBatches:
     columns: tuple[str, ...] | None = None
 
     def __iter__(self) -> Iterator[gpd.GeoDataFrame]:
+        for raw in self.raw():
+            yield self.read(raw)
+
+    def raw(self) -> Iterator[RawBatch]:
+        """Yield the batches as loaded, unchecked (cheap: for :meth:`read` in a worker)."""
         start = 0
         for source in self.sources:
-            for raw, origin in _raw_batches(source, self.batch_rows, self.columns):
-                out = _read_batch(raw, origin, start, self.options)
-                start += len(raw)
-                yield out
+            for frame, origin in _raw_batches(source, self.batch_rows, self.columns):
+                yield RawBatch(frame, origin, start)
+                start += len(frame)
+
+    def read(self, raw: RawBatch) -> gpd.GeoDataFrame:
+        """Check one raw batch as :func:`read_businesses` does (rows numbered across batches)."""
+        return _read_batch(raw.frame, raw.origin, raw.start, self.options)
 
     def __repr__(self) -> str:
         names = [str(s) if isinstance(s, str | Path) else type(s).__name__ for s in self.sources]

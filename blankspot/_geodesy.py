@@ -30,14 +30,18 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS, Geod, Transformer
 
+from blankspot import _parallel
+
 __all__ = [
     "EQUAL_AREA_CRS",
     "area_m2",
     "by_zone",
     "chord_m",
+    "disc_polygons",
     "ecef",
     "ecef_of",
     "geodesic_discs",
+    "geodesic_rings",
     "lonlat_of",
     "to_crs",
     "transform_xy",
@@ -175,25 +179,52 @@ def geodesic_discs(
     Each has ``n_vertices`` vertices at exactly ``radius_m`` (geodesic) from its centre,
     starting due north, computed with :meth:`pyproj.Geod.fwd` in one vectorised call.
     """
+    return disc_polygons(geodesic_rings(lon, lat, radius_m, n_vertices=n_vertices), crs)
+
+
+def geodesic_rings(
+    lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray, *, n_vertices: int
+) -> np.ndarray:
+    """Vertices (lon/lat, ``(n, n_vertices, 2)``) of the discs of :func:`geodesic_discs`.
+
+    Computed once, they give the discs in any CRS (:func:`disc_polygons`) without calling
+    :meth:`pyproj.Geod.fwd` again.
+
+    Examples
+    --------
+    >>> ring = geodesic_rings(np.array([105.0]), np.array([-5.0]), np.array([5000.0]),
+    ...                       n_vertices=4)
+    >>> _, _, dist = GEOD.inv(np.full(4, 105.0), np.full(4, -5.0), ring[0, :, 0], ring[0, :, 1])
+    >>> np.round(dist, 6).tolist()
+    [5000.0, 5000.0, 5000.0, 5000.0]
+    """
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
     r = np.broadcast_to(np.asarray(radius_m, dtype="float64"), lon.shape)
     if lon.size == 0:
-        return np.zeros(0, dtype=object)
+        return np.zeros((0, n_vertices, 2))
     az = np.linspace(0.0, -360.0, n_vertices, endpoint=False)  # counter-clockwise from north
     lon2 = np.repeat(lon, n_vertices)
     lat2 = np.repeat(lat, n_vertices)
     vx, vy, _ = GEOD.fwd(lon2, lat2, np.tile(az, lon.size), np.repeat(r, n_vertices))
-    vx, vy = np.asarray(vx), np.asarray(vy)
+    return np.stack([np.asarray(vx), np.asarray(vy)], axis=-1).reshape(lon.size, n_vertices, 2)
+
+
+def disc_polygons(rings: np.ndarray, crs: CRS) -> np.ndarray:
+    """Build closed polygons in ``crs`` from lon/lat vertices ``(n, n_vertices, 2)``."""
+    n, n_vertices, _ = rings.shape
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    vx, vy = rings[:, :, 0].ravel(), rings[:, :, 1].ravel()
     if not CRS.from_user_input(crs).equals(WGS84):
         vx, vy = _transformer(WGS84, crs).transform(vx, vy)
-    ring = np.stack([np.asarray(vx), np.asarray(vy)], axis=-1).reshape(lon.size, n_vertices, 2)
+    ring = np.stack([np.asarray(vx), np.asarray(vy)], axis=-1).reshape(n, n_vertices, 2)
     ring = np.concatenate([ring, ring[:, :1]], axis=1)  # closed rings
     return np.asarray(shapely.polygons(ring), dtype=object)
 
 
 def village_cover_by_zone(
-    source: Any, villages: gpd.GeoSeries, wcrs: CRS, *, per_zone: bool
+    source: Any, villages: gpd.GeoSeries, wcrs: CRS, *, per_zone: bool, workers: int | None = 1
 ) -> tuple[np.ndarray, np.ndarray, gpd.GeoDataFrame]:
     """Covered share, ellipsoidal area and uncovered polygons of each village.
 
@@ -202,6 +233,10 @@ def village_cover_by_zone(
     villages; otherwise everything is overlaid in ``wcrs`` (the caller's ``crs=``). The
     uncovered polygons come back in ``wcrs``, ordered by village, with their ellipsoidal
     area in ``area_m2`` (measured before leaving their zone).
+
+    The zones are independent: with ``workers`` other than 1 they are overlaid in parallel
+    (:mod:`blankspot._parallel`, largest first; ``None`` = one process per usable core) and
+    put together in zone order, so the result is the serial one, bit for bit.
 
     Returns
     -------
@@ -214,32 +249,31 @@ def village_cover_by_zone(
     src_crs = CRS.from_user_input(villages.crs)
     zones = zone_of(geoms, src_crs) if per_zone else np.zeros(n, dtype=np.int64)
     share = np.zeros(n)
+    codes = np.unique(zones)  # at most the 17 UTM zones (north and south) of Indonesia
+    # largest first, so the last zone to start is a small one (vertices ~ work)
+    size = np.bincount(
+        np.searchsorted(codes, zones),
+        weights=shapely.get_num_coordinates(geoms),
+        minlength=codes.size,
+    )
+    order = codes[np.argsort(-size, kind="stable")]
+    state = {
+        "source": source,
+        "villages": villages,
+        "zones": zones,
+        "wcrs": wcrs,
+        "per_zone": per_zone,
+        "src_crs": src_crs,
+    }
+    n_proc = _parallel.plan_workers(workers, codes.size)
+    done = dict(
+        zip(order, _parallel.run(_zone_cover, order, state=state, workers=n_proc), strict=True)
+    )
     frames: list[gpd.GeoDataFrame] = []
-    for z in np.unique(zones):  # at most the 9 UTM zones of Indonesia
-        pos = np.flatnonzero(zones == z)
-        zcrs = CRS.from_epsg(int(z)) if per_zone and z > 0 else wcrs
-        sub = villages.iloc[pos]
-        sub = sub if src_crs.equals(zcrs) else sub.to_crs(zcrs)
-        vc = source.village_cover(sub, zcrs)
-        planar = np.asarray(vc.area_m2, dtype="float64")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share[pos] = np.where(
-                planar > 0, np.clip(np.asarray(vc.covered_area_m2) / planar, 0.0, 1.0), 0.0
-            )
-        unc = vc.uncovered
-        unc_geoms = np.asarray(unc.geometry.array, dtype=object)
-        moved = unc_geoms if zcrs.equals(wcrs) else gpd.GeoSeries(unc_geoms, crs=zcrs).to_crs(wcrs)
-        frames.append(
-            gpd.GeoDataFrame(
-                {
-                    "village_id": unc["village_id"].to_numpy(),
-                    "area_m2": area_m2(unc_geoms, zcrs),
-                    "_pos": pos[villages.index[pos].get_indexer(unc["village_id"])],
-                },
-                geometry=np.asarray(moved, dtype=object),
-                crs=wcrs,
-            )
-        )
+    for z in codes:  # zone order, as a serial loop would
+        pos, zone_share, frame = done[z]
+        share[pos] = zone_share
+        frames.append(frame)
     uncovered = pd.concat(frames) if frames else gpd.GeoDataFrame(geometry=[], crs=wcrs)
     uncovered = uncovered.iloc[np.argsort(uncovered["_pos"].to_numpy(), kind="stable")]
     uncovered = uncovered.drop(columns="_pos").reset_index(drop=True)
@@ -248,6 +282,34 @@ def village_cover_by_zone(
         area_m2(geoms, src_crs),
         gpd.GeoDataFrame(uncovered, geometry="geometry", crs=wcrs),
     )
+
+
+def _zone_cover(state: dict[str, Any], z: int) -> tuple[np.ndarray, np.ndarray, gpd.GeoDataFrame]:
+    """Overlay the villages of zone ``z`` (see :func:`village_cover_by_zone`)."""
+    villages, wcrs, src_crs = state["villages"], state["wcrs"], state["src_crs"]
+    pos = np.flatnonzero(state["zones"] == z)
+    zcrs = CRS.from_epsg(int(z)) if state["per_zone"] and z > 0 else wcrs
+    sub = villages.iloc[pos]
+    sub = sub if src_crs.equals(zcrs) else sub.to_crs(zcrs)
+    vc = state["source"].village_cover(sub, zcrs)
+    planar = np.asarray(vc.area_m2, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zone_share = np.where(
+            planar > 0, np.clip(np.asarray(vc.covered_area_m2) / planar, 0.0, 1.0), 0.0
+        )
+    unc = vc.uncovered
+    unc_geoms = np.asarray(unc.geometry.array, dtype=object)
+    moved = unc_geoms if zcrs.equals(wcrs) else gpd.GeoSeries(unc_geoms, crs=zcrs).to_crs(wcrs)
+    frame = gpd.GeoDataFrame(
+        {
+            "village_id": unc["village_id"].to_numpy(),
+            "area_m2": area_m2(unc_geoms, zcrs),
+            "_pos": pos[villages.index[pos].get_indexer(unc["village_id"])],
+        },
+        geometry=np.asarray(moved, dtype=object),
+        crs=wcrs,
+    )
+    return pos, zone_share, frame
 
 
 #: Radius groups in :func:`within_reach` (towers with many distinct ``range_m`` values).

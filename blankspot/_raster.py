@@ -90,6 +90,9 @@ PIECES_PER_BATCH = 1_000_000
 #: rasterio passes an integer GDAL_CACHEMAX to GDALSetCacheMax64, in *bytes*: hence the
 #: ``* 2**20`` at each use (a 64-byte cache made rasterize process one row at a time).
 GDAL_CACHE_MB = 64
+#: GDAL's ``NUM_THREADS`` for decoding GeoTIFF blocks; ``None`` in the worker processes of
+#: :mod:`blankspot._parallel` (one thread each: the processes are the parallelism).
+DECODE_THREADS: str | None = "ALL_CPUS"
 
 Classifier = Callable[[np.ndarray], np.ndarray]
 #: ``(rows, cols) -> bool mask`` of a half-open window of a grid (see :func:`zonal_mask`).
@@ -262,9 +265,9 @@ def _strip_height(grid: Grid, width: int, multiple: int = 1) -> int:
 
 
 def open_raster(grid: Grid) -> rasterio.io.DatasetReader:
-    """Open for reading; GeoTIFFs with multi-threaded block decoding (``NUM_THREADS``)."""
-    if grid.driver == "GTiff":
-        return rasterio.open(grid.path, NUM_THREADS="ALL_CPUS")
+    """Open for reading; GeoTIFFs with multi-threaded block decoding (``DECODE_THREADS``)."""
+    if grid.driver == "GTiff" and DECODE_THREADS:
+        return rasterio.open(grid.path, NUM_THREADS=DECODE_THREADS)
     return rasterio.open(grid.path)
 
 
@@ -417,7 +420,7 @@ def burn(
     if hit.size == 0:
         return np.zeros(shape, dtype=bool)
     out = rasterize(
-        ((g, 1) for g in polys_px[hit]),
+        ((g, 1) for g in _geojson(polys_px[hit])),
         out_shape=shape,
         transform=Affine.translation(cols[0], rows[0]),
         fill=0,
@@ -425,6 +428,32 @@ def burn(
         dtype="uint8",
     )
     return out.view(bool)
+
+
+def _geojson(polys: np.ndarray) -> list[Any]:
+    """GeoJSON-like mappings of polygons for :func:`rasterio.features.rasterize`.
+
+    Polygons without holes (tower discs) are written from one bulk coordinate array,
+    about ten times faster than shapely's ``__geo_interface__`` (a Python loop over the
+    vertices); any other geometry is passed as is.
+
+    Examples
+    --------
+    >>> _geojson(np.array([shapely.box(0, 0, 1, 1)]))[0]["coordinates"][0][:2]
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    simple = (shapely.get_type_id(polys) == shapely.GeometryType.POLYGON) & (
+        shapely.get_num_interior_rings(polys) == 0
+    )
+    out: list[Any] = list(polys)
+    if not simple.any():
+        return out
+    pos = np.flatnonzero(simple)
+    coords, which = shapely.get_coordinates(polys[pos], return_index=True)
+    ends = np.flatnonzero(np.diff(which)) + 1
+    for p, ring in zip(pos[np.unique(which)], np.split(coords, ends), strict=True):
+        out[p] = {"type": "Polygon", "coordinates": [ring.tolist()]}
+    return out
 
 
 def sample_centres(
@@ -763,7 +792,7 @@ def zonal_mask(
     for s in range(last_strip, first_strip - 1, -1):  # bottom-up: carry covered below
         a, b = max(s * sh, r_lo), min((s + 1) * sh, r_hi)
         cov = np.asarray(covered((a, b), (c_lo, c_hi)), dtype=bool)
-        prefix = np.cumsum(cov, axis=0, dtype="int16" if b - a < 2**15 else "int64")
+        prefix = _column_prefix(cov)
         add((a, b), cov, prefix)
         carry += prefix[-1]
         if pieces:
@@ -807,6 +836,26 @@ def zonal_mask(
     return ZonalResult(
         covered_px, total_px, g_idx[part_of], parts[is_poly], cand_edge[p_idx[part_of]]
     )
+
+
+def _column_prefix(mask: np.ndarray) -> np.ndarray:
+    """Column-wise inclusive prefix sums of a boolean mask (``np.cumsum(mask, axis=0)``).
+
+    Row by row: each step is one vectorised add over a row, about 15 times faster than
+    ``np.cumsum`` along axis 0 of a bool array (which converts and adds element by element).
+
+    Examples
+    --------
+    >>> _column_prefix(np.array([[True, False], [True, True], [False, True]])).tolist()
+    [[1, 0], [2, 1], [2, 2]]
+    """
+    out = np.empty(mask.shape, dtype="int16" if mask.shape[0] < 2**15 else "int64")
+    if mask.shape[0] == 0:
+        return out
+    out[0] = mask[0]
+    for i in range(1, mask.shape[0]):  # rows of a strip: vectorised within each row
+        np.add(out[i - 1], mask[i], out=out[i])
+    return out
 
 
 @dataclass

@@ -86,12 +86,7 @@ class TowerCoverage:
 
         Discs are 128-gons; the result has the index of ``towers``.
         """
-        crs = require_crs(crs, what="discs(crs)")
-        if not crs.is_projected:
-            raise CRSError(
-                f"tower discs are built in metres; crs={crs.to_string()} is geographic. Give "
-                "a projected CRS such as EPSG:32748 (UTM 48S, most of Lampung)."
-            )
+        crs = _require_projected(require_crs(crs, what="discs(crs)"))
         return gpd.GeoSeries(self._parts(crs), index=self.towers.index, crs=crs)
 
     def _parts(self, crs: CRS) -> np.ndarray:
@@ -100,11 +95,36 @@ class TowerCoverage:
             if self.footprints is not None:
                 self._cache[key] = np.asarray(self.footprints.to_crs(crs).values, dtype=object)
             else:
-                lonlat = shapely.get_coordinates(self.towers.geometry.to_crs(_WGS84).values)
-                self._cache[key] = _geodesy.geodesic_discs(
-                    lonlat[:, 0], lonlat[:, 1], self.radius_m, crs, n_vertices=4 * DISC_QUAD_SEGS
-                )
+                self._cache[key] = _geodesy.disc_polygons(self._rings(), crs)
         return self._cache[key]
+
+    def _rings(self) -> np.ndarray:
+        """Lon/lat vertices of every disc (``(n, 128, 2)``), computed once."""
+        if "rings" not in self._cache:
+            lonlat = shapely.get_coordinates(self.towers.geometry.to_crs(_WGS84).values)
+            self._cache["rings"] = _geodesy.geodesic_rings(
+                lonlat[:, 0], lonlat[:, 1], self.radius_m, n_vertices=4 * DISC_QUAD_SEGS
+            )
+        return self._cache["rings"]
+
+    def _parts_near(self, crs: CRS, lonlat_bounds: tuple[float, ...]) -> np.ndarray:
+        """Return the covered polygons in ``crs`` that reach into a lon/lat box, in tower order.
+
+        The discs (or footprints) that lie wholly outside ``lonlat_bounds`` are left out; the
+        others are exactly those of :meth:`_parts`. Not cached: a national run asks for one
+        box per UTM zone, and only that zone's towers are moved to its CRS.
+        """
+        x0, y0, x1, y1 = lonlat_bounds
+        if self.footprints is not None:
+            parts = self._parts(crs)
+            keep = shapely.intersects(
+                shapely.box(*_transform_bounds((x0, y0, x1, y1), _WGS84, crs)), parts
+            )
+            return parts[keep]
+        rings = self._rings()
+        lo, hi = rings.min(axis=1), rings.max(axis=1)
+        keep = (lo[:, 0] <= x1) & (hi[:, 0] >= x0) & (lo[:, 1] <= y1) & (hi[:, 1] >= y0)
+        return _geodesy.disc_polygons(rings[keep], crs)
 
     def bounds_in(self, crs: Any) -> tuple[float, float, float, float]:
         """Extent of the discs in ``crs``."""
@@ -148,6 +168,16 @@ class TowerCoverage:
         self.discs(crs)  # validates that crs is projected
         geoms, _ = _villages_in(villages, crs)
         return _vector_pieces(self._parts(crs), geoms)
+
+
+def _require_projected(crs: CRS) -> CRS:
+    """Refuse a geographic CRS for tower discs (built in metres)."""
+    if not crs.is_projected:
+        raise CRSError(
+            f"tower discs are built in metres; crs={crs.to_string()} is geographic. Give "
+            "a projected CRS such as EPSG:32748 (UTM 48S, most of Lampung)."
+        )
+    return crs
 
 
 @check_options

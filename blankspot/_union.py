@@ -14,14 +14,22 @@ from typing import Any
 import numpy as np
 
 import geopandas as gpd
+import shapely
 from pyproj import CRS, Transformer
 
 from blankspot import _raster
-from blankspot._coverage_base import VillageCover, _cover_from_union, _villages_in, _xy
+from blankspot._coverage_base import (
+    _WGS84,
+    VillageCover,
+    _cover_from_union,
+    _transform_bounds,
+    _villages_in,
+    _xy,
+)
 from blankspot._errors import InputError
 from blankspot._polygon_source import PolygonCoverage
 from blankspot._raster_source import RasterCoverage, _grid_cover
-from blankspot._tower_source import TowerCoverage
+from blankspot._tower_source import TowerCoverage, _require_projected
 from blankspot._validate import check_options, require_crs
 from blankspot._village_status import VillageStatusCoverage
 
@@ -104,10 +112,17 @@ class UnionCoverage:
         # covered polygons of the vector sources, built in the working CRS as on the exact
         # path (tower discs in metres), then moved to the raster CRS
         vectors = [s for s in self.sources if not isinstance(s, RasterCoverage)]
+        window = _window_lonlat(geoms_r, base)
         for s in vectors:
             if isinstance(s, TowerCoverage):
-                s.discs(crs)  # validates that crs is projected
-        polys = np.concatenate([np.zeros(0, dtype=object)] + [s._parts(crs) for s in vectors])
+                _require_projected(crs)
+        polys = np.concatenate(
+            [np.zeros(0, dtype=object)]
+            + [
+                s._parts_near(crs, window) if isinstance(s, TowerCoverage) else s._parts(crs)
+                for s in vectors
+            ]
+        )
         if crs != base.crs and polys.size:
             polys = np.asarray(gpd.GeoSeries(polys, crs=crs).to_crs(base.crs).values, object)
         others = [
@@ -136,6 +151,25 @@ class UnionCoverage:
             len(others),
         )
         return _grid_cover(geoms, ids, res, geoms_r=geoms_r, grid=grid, crs=crs, grid_crs=base.crs)
+
+
+def _window_lonlat(geoms_r: np.ndarray, base: RasterCoverage) -> tuple[float, ...]:
+    """Lon/lat box holding every pixel of ``base`` that the villages ``geoms_r`` reach.
+
+    The villages' box in the raster CRS grown by two pixels (the strips of
+    :func:`blankspot._raster.zonal_union` reach at most one pixel beyond it), moved to
+    lon/lat and grown by 0.01°: covered polygons outside it are never burnt, so leaving
+    them out changes nothing.
+    """
+    b = shapely.bounds(geoms_r).reshape(-1, 4)
+    b = b[np.isfinite(b).all(axis=1)]
+    if b.size == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    t = base.grid.transform
+    px, py = 2 * (abs(t.a) + abs(t.b)), 2 * (abs(t.d) + abs(t.e))
+    box = (b[:, 0].min() - px, b[:, 1].min() - py, b[:, 2].max() + px, b[:, 3].max() + py)
+    x0, y0, x1, y1 = _transform_bounds(box, base.crs, _WGS84)
+    return (x0 - 0.01, y0 - 0.01, x1 + 0.01, y1 + 0.01)
 
 
 @check_options

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import numbers
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,9 @@ import geopandas as gpd
 import shapely
 from pyproj import CRS
 
-from blankspot import _geodesy
+from blankspot import _geodesy, _parallel
 from blankspot import coverage as cov
-from blankspot._batches import BusinessBatches
+from blankspot._batches import BusinessBatches, RawBatch
 from blankspot._errors import (
     EmptyInputError,
     InputError,
@@ -105,6 +107,7 @@ def assess(
     crs: Any = None,
     blank_spot_share: float = 0.5,
     compact: bool = False,
+    workers: int | None = None,
 ) -> Assessment:
     """Overlay coverage on villages and businesses.
 
@@ -155,6 +158,15 @@ def assess(
         :func:`~blankspot.candidate_sites`, :func:`~blankspot.rank_sites` and
         :func:`~blankspot.rank_by_region` give the same results from either. Default
         ``False`` (a GeoDataFrame of points). Points only (not counts or registers).
+    workers
+        Worker processes for the two parts of an assessment that split into independent
+        pieces: the overlay of each UTM zone's villages (with ``crs`` unset), and the
+        batches of :func:`~blankspot.read_businesses_batches`. ``None`` (default): one per
+        usable core when there are at least two pieces; ``1``: everything in this process.
+        Never more than the usable cores. The results are the same as with ``workers=1``, bit
+        for bit (the pieces are put together in order). Workers are forked (Linux); where
+        ``fork`` is unavailable, or inside a daemonic process, the work stays in this
+        process. Memory: each worker holds one zone's overlay or up to two batches.
 
     Returns
     -------
@@ -210,7 +222,10 @@ def assess(
             "of a village's businesses (or area) without signal that makes it a blank spot, "
             "e.g. 0.5."
         )
-    out_v, spots, wcrs, source = _village_part(villages, coverage, crs=crs)
+    if not isinstance(compact, bool):
+        raise InputError(f"compact must be True or False, got {compact!r}.")
+    workers = _parallel.check_workers(workers)
+    out_v, spots, wcrs, source = _village_part(villages, coverage, crs=crs, workers=workers)
 
     if _is_register(businesses):
         return _assess_register(
@@ -231,16 +246,11 @@ def assess(
             blank_spot_share=blank_spot_share,
         )
 
-    if not isinstance(compact, bool):
-        raise InputError(f"compact must be True or False, got {compact!r}.")
-    batches = businesses if isinstance(businesses, BusinessBatches) else [businesses]
     parts, weight_col = [], None
-    for batch in batches:  # one batch of points in memory at a time
-        biz = _as_business_points(batch)
-        part = _classify_points(out_v, biz=biz, spots=spots, wcrs=wcrs, source=source)
-        parts.append(_compact_part(part, out_v.index) if compact else part)
-        weight_col = biz.attrs.get("weight_col")
-        del biz, part
+    half = {"out_v": out_v, "spots": spots, "wcrs": wcrs, "source": source, "compact": compact}
+    for part, batch_weight_col in _assess_batches(businesses, half, workers=workers):
+        parts.append(part)
+        weight_col = batch_weight_col
     if not parts:
         raise EmptyInputError("businesses is empty: there is nothing to assess.")
     return _combine_points(
@@ -254,8 +264,43 @@ def assess(
     )
 
 
+def _assess_batches(
+    businesses: Any, half: dict[str, Any], *, workers: int | None
+) -> Iterator[tuple[_PointPart, str | None]]:
+    """Classify the businesses batch by batch: ``(part, weight_col)`` per batch, in order.
+
+    The batches of :func:`~blankspot.read_businesses_batches` are read here and checked and
+    classified on up to ``workers`` processes (:mod:`blankspot._parallel`), two batches out
+    per process at most; anything else is one batch, classified here.
+    """
+    if not isinstance(businesses, BusinessBatches):
+        yield _batch_part(half, businesses)
+        return
+    raw = businesses.raw()
+    first = list(itertools.islice(raw, 2))  # one batch: no worker processes
+    n_proc = _parallel.plan_workers(workers, len(first))
+    half = {**half, "batches": businesses}
+    yield from _parallel.run(
+        _batch_part, itertools.chain(first, raw), state=half, workers=n_proc, in_flight=2 * n_proc
+    )
+
+
+def _batch_part(half: dict[str, Any], batch: Any) -> tuple[_PointPart, str | None]:
+    """Classify one batch (a frame, or a raw batch of ``half["batches"]``)."""
+    if isinstance(batch, RawBatch):
+        batch = half["batches"].read(batch)
+    biz = _as_business_points(batch)
+    out_v = half["out_v"]
+    part = _classify_points(
+        out_v, biz=biz, spots=half["spots"], wcrs=half["wcrs"], source=half["source"]
+    )
+    return (_compact_part(part, out_v.index) if half["compact"] else part), biz.attrs.get(
+        "weight_col"
+    )
+
+
 def _village_part(
-    villages: Any, coverage: Any, *, crs: Any
+    villages: Any, coverage: Any, *, crs: Any, workers: int | None = 1
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, CRS, Any]:
     """Compute the businesses-independent half of :func:`assess`: checks, overlay, spots.
 
@@ -271,7 +316,7 @@ def _village_part(
     cov.check_overlap(source, tuple(lonlat.total_bounds), _geodesy.WGS84)
     # per UTM zone unless the caller fixed one CRS; areas on the ellipsoid (see _geodesy)
     share, area_m2, uncovered = _geodesy.village_cover_by_zone(
-        source, villages.geometry, wcrs, per_zone=crs is None
+        source, villages.geometry, wcrs, per_zone=crs is None, workers=workers
     )
     out_v = vil.copy()
     out_v["area_km2"] = area_m2 / 1e6
