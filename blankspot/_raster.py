@@ -960,23 +960,38 @@ def _polygonise_strip(
     ys = t.d * corner_c + t.e * corner_r + t.f
     boxes = shapely.box(xs.min(0), ys.min(0), xs.max(0), ys.max(0))
     hit = np.unique(tree.query(boxes)[0]) if tree is not None else np.arange(boxes.size)
+    # one GDAL polygonize call for the whole strip: every pixel is labelled with its tile
+    # (1 + tile index; 0 outside the tiles near a polygon), so no region crosses a tile
+    # edge, and each polygon is the one its tile alone would give (a call per tile cost
+    # more in rasterio's per-call set-up than in polygonising)
+    lookup = np.zeros(boxes.size, dtype="int32")
+    lookup[hit] = hit + 1
+    n_cols = starts.size
+    tile_r = ((row0 + np.arange(h)) // tile - row0 // tile).astype("int32")
+    tile_c = ((col0 + np.arange(w)) // tile - col0 // tile).astype("int32")
+    labels = lookup[tile_r[:, None] * n_cols + tile_c[None, :]]
+    found = [
+        (int(value) - 1, geom["coordinates"])
+        for geom, value in shapes(
+            labels,
+            mask=mask & (labels > 0),
+            connectivity=4,
+            transform=Affine(1, 0, col0, 0, 1, row0),
+        )
+    ]
+    del labels
+    # in tile order, as tile-by-tile polygonising listed them
+    found = [found[i] for i in np.argsort([f[0] for f in found], kind="stable")]
     coords: list[tuple[float, float]] = []
     ring_len: list[int] = []
     n_rings: list[int] = []
     tile_of: list[int] = []
-    # loop over tiles (a few hundred); the inner loops only unpack GDAL's GeoJSON output
-    for k in hit:
-        sub = mask[ra[k] - row0 : rb[k] - row0, ca[k] - col0 : cb[k] - col0]
-        if not sub.any():
-            continue
-        pixel_space = Affine(1, 0, int(ca[k]), 0, 1, int(ra[k]))
-        for geom, _ in shapes(sub.view("uint8"), mask=sub, connectivity=4, transform=pixel_space):
-            rings = geom["coordinates"]
-            n_rings.append(len(rings))
-            tile_of.append(k)
-            for ring in rings:
-                ring_len.append(len(ring))
-                coords.extend(ring)
+    for k, rings in found:  # unpack GDAL's GeoJSON output
+        n_rings.append(len(rings))
+        tile_of.append(k)
+        for ring in rings:
+            ring_len.append(len(ring))
+            coords.extend(ring)
     if not n_rings:
         return np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
     uv = np.asarray(coords, dtype="float64")
