@@ -3,7 +3,7 @@
 :func:`read_businesses_batches` returns a :class:`BusinessBatches`: a re-iterable source of
 :func:`blankspot.read_businesses` frames of at most ``batch_rows`` rows each, streamed from
 Parquet row groups (pyarrow) or CSV chunks (pandas). :func:`blankspot.assess` classifies
-the batches one at a time and adds them up exactly (``assessment._classify_points`` and
+the batches one at a time and adds them up exactly (``_points._classify_points`` and
 ``_combine_points``, the same code as one in-memory batch and as the dask partitions).
 """
 

@@ -28,6 +28,7 @@ from blankspot import (
 )
 from blankspot._batches import read_businesses_batches
 from blankspot._errors import InputError, InputFileError
+from blankspot._points import STATUSES
 
 LONLAT = {"lon": [105.1, 105.2, 105.3, 105.4, 105.5, 105.6, 105.7]}
 LAT = [-5.1, -5.2, -5.3, -5.4, -5.5, -5.6, -5.7]
@@ -223,3 +224,35 @@ def test_rank_sites_in_demand_chunks_equals_one_chunk(full, monkeypatch):
         want.upper_bound,
         want.unreachable,
     )
+
+
+def test_compact_parts_are_concatenated_column_by_column_like_pd_concat():
+    from blankspot._points import _concat_businesses, _status_codes
+
+    def part(ids, statuses, reason):
+        f = pd.DataFrame(
+            {
+                "x": np.arange(len(ids), dtype=float),
+                "signal_dbm": np.full(len(ids), -90.5, dtype="float32"),
+                "covered": [s == "covered" for s in statuses],
+                "rejected_reason": pd.array(reason, dtype="str"),
+                "village_id": pd.Categorical(["a"] * len(ids), categories=["a", "b"]),
+                "status": pd.Categorical(statuses, categories=list(STATUSES)),
+            },
+            index=pd.Index(pd.array(ids, dtype="str"), name="business_id"),
+        )
+        f.attrs = {"weight_col": "weight"}
+        return f
+
+    frames = [
+        part(["7", "8"], ["covered", "rejected"], [None, "latitude is missing"]),
+        part(["9"], ["outside_villages"], [None]),
+    ]
+    expected = pd.concat([f.copy() for f in frames])
+    got = _concat_businesses(frames)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.index.name == "business_id" and got.attrs == {"weight_col": "weight"}
+    assert frames == []  # the parts are let go as they are added
+    # status positions in STATUSES, from the categorical or from plain text
+    assert _status_codes(got["status"]).tolist() == [0, 3, 2]
+    assert _status_codes(got["status"].astype(object)).tolist() == [0, 3, 2]
