@@ -140,7 +140,7 @@ def _number_patterns(nnz, h1, h2, table_bits):
     n = nnz.size
     size = 1 << table_bits
     mask = np.uint64(size - 1)
-    table = np.full(size, -1, dtype=np.int64)
+    table = np.full(size, -1, dtype=np.int32)
     group = np.full(n, -1, dtype=np.int64)
     rep = np.empty(n, dtype=np.int64)
     g = 0
@@ -285,7 +285,7 @@ def circle_patterns(
     chord2 = chord_m * chord_m
     grid = (site_xyz, chord2, ext, ukeys, ustart, s_order)
 
-    nnz = np.empty(n, dtype=np.int64)
+    nnz = np.empty(n, dtype=np.int32)
     h1 = np.empty(n, dtype=np.uint64)
     h2 = np.empty(n, dtype=np.uint64)
     _signatures(demand_xyz, dkey, d_order, *grid, key1, key2, buf, nnz, h1, h2)
@@ -294,7 +294,7 @@ def circle_patterns(
     del h1, h2
     while True:
         indptr = np.zeros(len(rep) + 1, dtype=np.int64)
-        np.cumsum(nnz[rep], out=indptr[1:])
+        np.cumsum(nnz[rep], out=indptr[1:], dtype=np.int64)
         indices = np.empty(int(indptr[-1]), dtype=np.int32 if m < 2**31 else np.int64)
         _rows(demand_xyz, dkey, d_order, *grid, buf, group, rep, indptr, indices, False)
         differs = _rows(demand_xyz, dkey, d_order, *grid, buf, group, rep, indptr, indices, True)
@@ -308,7 +308,9 @@ def circle_patterns(
         live = group >= 0
         rep, inverse = np.unique(own[live], return_inverse=True)
         group[live] = inverse
+    n_pairs = int(nnz.sum(dtype=np.int64))
+    del demand_xyz, dkey, d_order, nnz, differs
     w_agg = np.bincount(group[group >= 0], weights=w[group >= 0], minlength=len(rep))
     A = sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr), shape=(len(rep), m))
     A.has_sorted_indices = True
-    return A, w_agg, group, int(nnz.sum())
+    return A, w_agg, group, n_pairs

@@ -40,6 +40,26 @@ class _Demand:
     total_weight: float
 
 
+def _id_order(ids: pd.Index) -> np.ndarray:
+    """Stable order of ids as text (:func:`blankspot._util.id_sort`'s order).
+
+    Arrow-backed strings (the compact assessment's business ids) are sorted by Arrow, by
+    their UTF-8 bytes (the order of their code points, as numpy's), without making a
+    Python string of each of millions of ids.
+
+    Examples
+    --------
+    >>> _id_order(pd.Index(["b10", "b9", "a", "é", "b10"], dtype="str")).tolist()
+    [2, 0, 4, 1, 3]
+    """
+    if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow" and len(ids):
+        import pyarrow as pa  # noqa: PLC0415 - pandas' arrow strings imply pyarrow
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        return np.asarray(pc.sort_indices(pa.array(ids.array)), dtype=np.int64)
+    return id_sort(np.asarray(ids, dtype=str))
+
+
 def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
     class_w, _, _ = _class_weights(assessment, weights, "rank_sites")
     biz = assessment.businesses
@@ -48,7 +68,7 @@ def _demand(assessment: Assessment, weights: Any) -> tuple[_Demand, bool]:
         w_all = class_w if class_w is not None else _business_weight_column(biz, unc)
         weighted = class_w is not None or assessment.weighted
         sel = np.flatnonzero(unc)
-        sel = sel[id_sort(np.asarray(biz.index[sel], dtype=str))]
+        sel = sel[_id_order(biz.index[sel])]
         xy = _business_xy(biz, sel)
         count = np.ones(len(sel))
         weight = w_all[sel]

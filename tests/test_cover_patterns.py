@@ -129,3 +129,19 @@ def test_fast_and_chunked_coverage_agree_across_chunk_boundaries(monkeypatch):
     A3, w3, g3 = _mclp.aggregate_demand(full, w)
     assert (A != A3).nnz == 0 and w_agg.tolist() == w3.tolist() and group.tolist() == g3.tolist()
     assert len(w_agg) < (group >= 0).sum()  # clumps merged
+
+
+def test_id_order_matches_id_sort():
+    """Arrow-sorted business ids come in numpy's order of the same text (demand order)."""
+    import pandas as pd
+
+    from blankspot._demand import _id_order
+    from blankspot._util import id_sort
+
+    rng = np.random.default_rng(0)
+    alphabet = list("ab9Zé中_ .")
+    for _ in range(20):
+        ids = ["".join(rng.choice(alphabet, rng.integers(0, 6))) for _ in range(200)]
+        want = id_sort(np.asarray(ids, dtype=str)).tolist()
+        assert _id_order(pd.Index(ids, dtype="str")).tolist() == want
+        assert _id_order(pd.Index(ids, dtype=object)).tolist() == want
