@@ -216,6 +216,24 @@ def _rows(  # noqa: PLR0917 - numba kernels take positional arrays
     return differs
 
 
+@numba.njit(cache=True)
+def _transpose(indptr, indices, m):
+    """CSC structure (``indptr``, row indices ascending) of the CSR one with ``m`` columns."""
+    c_indptr = np.zeros(m + 1, dtype=np.int64)
+    for p in range(indices.size):
+        c_indptr[indices[p] + 1] += 1
+    for j in range(m):
+        c_indptr[j + 1] += c_indptr[j]
+    out = np.empty(indices.size, dtype=indices.dtype)
+    nxt = c_indptr[:-1].copy()
+    for g in range(indptr.size - 1):
+        for p in range(indptr[g], indptr[g + 1]):
+            j = indices[p]
+            out[nxt[j]] = g
+            nxt[j] += 1
+    return c_indptr, out
+
+
 def circle_patterns(
     demand_xyz: np.ndarray,
     w: np.ndarray,
@@ -223,7 +241,7 @@ def circle_patterns(
     chord_m: np.ndarray,
     *,
     keys: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, int]:
+) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray, int]:
     """Demand aggregated by coverage pattern, for sites reaching a chord around them.
 
     Parameters
@@ -241,10 +259,10 @@ def circle_patterns(
 
     Returns
     -------
-    A_agg : scipy.sparse.csr_matrix
+    A_agg : scipy.sparse.csc_matrix
         ``(g, m)`` boolean, one row per distinct non-empty pattern in order of first
-        appearance, sorted column indices: :func:`~blankspot._mclp.aggregate_demand` of the
-        full coverage matrix.
+        appearance, sorted indices: :func:`~blankspot._mclp.aggregate_demand` of the full
+        coverage matrix (in CSC form, as the solvers read it).
     w_agg : numpy.ndarray
         ``(g,)`` summed weights (in demand order).
     group : numpy.ndarray
@@ -267,7 +285,7 @@ def circle_patterns(
     w = np.asarray(w, dtype="float64")
     n, m = len(demand_xyz), len(site_xyz)
     if n == 0 or m == 0:
-        return sp.csr_matrix((0, m), dtype=bool), np.zeros(0), np.full(n, -1, np.int64), 0
+        return sp.csc_matrix((0, m), dtype=bool), np.zeros(0), np.full(n, -1, np.int64), 0
     key1, key2 = pattern_keys(m) if keys is None else keys
     lo = site_xyz.min(axis=0)
     span = float((site_xyz.max(axis=0) - lo).max())
@@ -311,6 +329,12 @@ def circle_patterns(
     n_pairs = int(nnz.sum(dtype=np.int64))
     del demand_xyz, dkey, d_order, nnz, differs
     w_agg = np.bincount(group[group >= 0], weights=w[group >= 0], minlength=len(rep))
-    A = sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr), shape=(len(rep), m))
+    # the solvers read columns: transpose to CSC here, then drop the rows, so that only
+    # the two index arrays (no row data) are ever held together
+    c_indptr, c_indices = _transpose(indptr, indices, m)
+    del indices
+    A = sp.csc_matrix(
+        (np.ones(len(c_indices), dtype=bool), c_indices, c_indptr), shape=(len(rep), m)
+    )
     A.has_sorted_indices = True
     return A, w_agg, group, n_pairs

@@ -178,10 +178,10 @@ def _aggregated_coverage(
     sites: gpd.GeoDataFrame,
     radius_m: float,
     terrain_kw: dict[str, Any] | None,
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[sp.spmatrix, np.ndarray, np.ndarray, np.ndarray, int]:
     """Demand aggregated by coverage pattern, never holding all (demand, site) pairs.
 
-    Returns ``(A_agg, w_agg, group, radius, n_pairs)``: the patterns and their summed
+    Returns ``(A_agg, w_agg, group, radius, n_pairs)``: the patterns (CSC or CSR) and their summed
     weights exactly as :func:`_mclp.aggregate_demand` gives them for the whole matrix (rows
     in order of first appearance), the pattern of each demand point (-1 where no site
     reaches it), each site's radius (NaN for footprints) and the number of (demand, site)

@@ -32,7 +32,9 @@ def _brute_patterns(d, s, chord, w):
     return rows, weights, group, int(reach.sum())
 
 
-def _rows_of(A: sp.csr_matrix) -> list[tuple[int, ...]]:
+def _rows_of(A: sp.spmatrix) -> list[tuple[int, ...]]:
+    A = sp.csr_matrix(A)
+    A.sort_indices()
     return [tuple(A.indices[A.indptr[i] : A.indptr[i + 1]].tolist()) for i in range(A.shape[0])]
 
 
@@ -51,7 +53,10 @@ def test_patterns_equal_brute_force(seed):
     assert w_agg.tolist() == weights
     assert g.tolist() == group
     assert n_pairs == pairs
-    assert A.shape == (len(rows), m) and A.dtype == bool
+    assert A.shape == (len(rows), m) and A.dtype == bool and A.format == "csc"
+    assert A.has_sorted_indices and all(
+        np.all(np.diff(c) > 0) for c in np.split(A.indices, A.indptr[1:-1])
+    )
 
 
 def test_a_point_exactly_one_chord_away_is_reached():
