@@ -256,3 +256,15 @@ def test_compact_parts_are_concatenated_column_by_column_like_pd_concat():
     # status positions in STATUSES, from the categorical or from plain text
     assert _status_codes(got["status"]).tolist() == [0, 3, 2]
     assert _status_codes(got["status"].astype(object)).tolist() == [0, 3, 2]
+
+
+def test_candidate_sites_with_the_points_queried_in_chunks(full, monkeypatch):
+    """Blank spots holding businesses are the same when the points come a chunk at a time."""
+    from blankspot import candidates
+
+    want = candidate_sites(full, spacing_m=2000)
+    monkeypatch.setattr(candidates, "_POINTS_PER_QUERY", 7)
+    assert full.accounting["uncovered"] > 10 * 7  # many chunks, spots found in early ones
+    got = candidate_sites(full, spacing_m=2000)
+    assert_geodataframe_equal(got, want)
+    assert (want["source"] == "grid").sum() > 0
