@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from blankspot import _greedy_kernels
+
 __all__ = [
     "LagrangianResult",
     "cover_count",
@@ -399,7 +401,7 @@ def lagrangian_bound(
     bar = _progress(max_iter, progress) if progress else None
     it = 0
     for it in range(1, max_iter + 1):
-        c = cur.At @ lam
+        c = cur.site_values(lam)
         site_part, r, thresh, picked, frac = _site_side(
             c, k=k, costs=cur.costs, budget=budget, allowed=cur.allowed
         )
@@ -559,7 +561,6 @@ class _Instance:
     """The instance the subgradient loop works on (shrinks as sites are fixed out)."""
 
     A: sp.csc_matrix
-    At: sp.csr_matrix
     w: np.ndarray
     costs: np.ndarray | None
     allowed: np.ndarray
@@ -568,14 +569,19 @@ class _Instance:
     def build(
         A: sp.csc_matrix, w: np.ndarray, costs: np.ndarray | None, allowed: np.ndarray
     ) -> _Instance:
-        n, m = A.shape
-        At = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=(m, n))
-        return _Instance(A, At, w, costs, allowed)
+        return _Instance(A, w, costs, allowed)
+
+    def site_values(self, lam: np.ndarray) -> np.ndarray:
+        """``A.T @ lam`` (A of ones) summed as scipy sums it, without a float copy of ``A``.
+
+        A national instance has ~10^8 entries: a float64 ``A.T`` would be another 0.8 GB.
+        """
+        return _greedy_kernels.column_sums(self.A.indptr, self.A.indices, lam)
 
     def swap_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """``(A.T, A)`` as float CSR for :func:`swap_search`, built on first use."""
         if "_swap" not in self.__dict__:
-            object.__setattr__(self, "_swap", (self.At, sp.csr_matrix(self.A, dtype="float64")))
+            object.__setattr__(self, "_swap", _swap_matrices(self.A))
         return self.__dict__["_swap"]
 
     def restrict(self, alive: np.ndarray, lam: np.ndarray) -> tuple[_Instance, np.ndarray]:
