@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,10 +21,10 @@ import pandas as pd
 
 import geopandas as gpd
 
-from blankspot._errors import InputError, UnknownOptionError
+from blankspot._errors import BlankspotWarning, InputError, UnknownOptionError
 from blankspot._examples import _toy_assessment, _toy_sites  # noqa: F401 - doctests
 from blankspot._util import some
-from blankspot._validate import check_options
+from blankspot._validate import check_options, warn_user
 from blankspot.assessment import Assessment, _village_pos
 from blankspot.candidates import _point_of, _prepare_sites, _village_of
 from blankspot.ranking import Plan, _empty_plan, rank_sites
@@ -360,9 +361,16 @@ def rank_by_region(
             )
             continue
         try:
-            plans[str(region)] = rank_sites(sub, table[s_mask], **options)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", BlankspotWarning)
+                plans[str(region)] = rank_sites(sub, table[s_mask], **options)
         except InputError as exc:
             raise type(exc)(f"{by} {region}: {exc}") from exc
+        for w in caught:  # say which region a warning is about ("k=1000 exceeds the 45 ...")
+            if issubclass(w.category, BlankspotWarning):
+                warn_user(f"{by} {region}: {w.message}")
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         log.info(
             "rank_by_region: %s %s: %d sites connect %g", by, region,
             len(plans[str(region)].sites), plans[str(region)].objective,

@@ -94,6 +94,19 @@ def test_each_province_is_planned_on_its_own(world):
     assert national.objective == 4.0
 
 
+def test_a_region_s_warnings_name_the_region(world):
+    a, sites = world
+    # k=2: province 18 has two candidate sites (S1, S3), province 31 one (S2)
+    with pytest.warns(BlankspotWarning) as caught:
+        rank_by_region(a, sites, radius_m=450, k=2)
+    texts = [str(w.message) for w in caught]
+    assert "province 31: k=2 exceeds the 1 candidate sites: ranking all useful sites instead" in (
+        texts
+    )
+    assert not any(t.startswith("province 18: k=2 exceeds") for t in texts)
+    assert not any(t.startswith("k=2 exceeds") for t in texts)  # never without its region
+
+
 def test_region_accounting_counts_its_own_businesses(world):
     a, sites = world
     plans = rank_by_region(a, sites, radius_m=450, k=1)
