@@ -34,6 +34,7 @@ from blankspot._points import (  # noqa: F401  (_business_xy, _village_pos: cand
     _compact_part,
     _concat_businesses,
     _PointPart,
+    _row_arrays,
     _status_codes,
     _village_pos,
 )
@@ -407,9 +408,7 @@ def _combine_points(
     out_b = _concat_businesses([p.businesses for p in parts])
     if len(parts) > 1:
         _check_unique_ids(out_b.index)
-    village_pos = np.concatenate([p.village_pos for p in parts])
-    weight = np.concatenate([p.weight for p in parts])
-    signal = np.concatenate([p.signal for p in parts]) if parts[0].signal is not None else None
+    village_pos, weight, signal = _row_arrays(parts, out_b, has_signal=source.has_signal)
     spot_n = np.sum([p.spot_n for p in parts], axis=0).astype("int64")
     spot_w = np.sum([p.spot_w for p in parts], axis=0).astype("float64")
     parts.clear()

@@ -180,3 +180,15 @@ def test_a_bad_batch_on_a_worker_names_its_rows(rsrp, two_cores):
     batches = read_businesses_batches(df, batch_rows=250, weight_col="weight")
     with pytest.raises(InputError, match="rows 250 to 499"):
         assess(_villages(), batches, _coverage(rsrp), compact=True, workers=2)
+
+
+def test_compact_parts_give_the_numbers_of_full_parts_with_weights(rsrp):
+    # compact parts drop their row arrays; the combined table gives them back
+    full = _run(rsrp, 1, compact=False)
+    compact = _run(rsrp, 1, compact=True)
+    cols = ["n_businesses", "n_covered", "n_uncovered", "weighted_uncovered", "blank_spot"]
+    pd.testing.assert_frame_equal(compact.villages[cols], full.villages[cols], check_exact=True)
+    pd.testing.assert_frame_equal(compact.blank_spots, full.blank_spots, check_exact=True)
+    assert compact.accounting == full.accounting
+    # the weights matter: 1-4 per business, not one each
+    assert compact.villages["weighted_uncovered"].sum() > compact.villages["n_uncovered"].sum()
