@@ -33,9 +33,10 @@ from blankspot._points import (  # noqa: F401  (_business_xy, _village_pos: cand
     _classify_points,
     _compact_part,
     _concat_businesses,
+    _part_rows,
     _PointPart,
-    _row_arrays,
     _status_codes,
+    _table_rows,
     _village_pos,
 )
 from blankspot._validate import check_options, require_crs, warn_user, working_crs
@@ -256,6 +257,7 @@ def assess(
     for part, batch_weight_col in _assess_batches(businesses, half, workers=workers):
         parts.append(part)
         weight_col = batch_weight_col
+        del part  # the parts list holds the only reference: combining lets go of them
     if not parts:
         raise EmptyInputError("businesses is empty: there is nothing to assess.")
     return _combine_points(
@@ -282,12 +284,19 @@ def _assess_batches(
         yield _batch_part(half, businesses)
         return
     raw = businesses.raw()
-    first = list(itertools.islice(raw, 2))  # one batch: no worker processes
-    n_proc = _parallel.plan_workers(workers, len(first))
+    head = list(itertools.islice(raw, 2))  # one batch: no worker processes
+    n_proc = _parallel.plan_workers(workers, len(head))
     half = {**half, "batches": businesses}
     yield from _parallel.run(
-        _batch_part, itertools.chain(first, raw), state=half, workers=n_proc, in_flight=2 * n_proc
+        _batch_part, _handed_over(head, raw), state=half, workers=n_proc, in_flight=2 * n_proc
     )
+
+
+def _handed_over(head: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    """Yield ``head`` then ``rest``, letting go of each of ``head`` as it is handed over."""
+    while head:
+        yield head.pop(0)
+    yield from rest
 
 
 def _batch_part(half: dict[str, Any], batch: Any) -> tuple[_PointPart, str | None]:
@@ -405,13 +414,19 @@ def _combine_points(
     ``parts`` is emptied: each part is dropped as soon as it has been added, so memory holds
     the result plus one column's worth of parts, not the parts and the result side by side.
     """
-    out_b = _concat_businesses([p.businesses for p in parts])
-    if len(parts) > 1:
-        _check_unique_ids(out_b.index)
-    village_pos, weight, signal = _row_arrays(parts, out_b, has_signal=source.has_signal)
     spot_n = np.sum([p.spot_n for p in parts], axis=0).astype("int64")
     spot_w = np.sum([p.spot_w for p in parts], axis=0).astype("float64")
-    parts.clear()
+    rows = _part_rows(parts)
+    frames = [p.businesses for p in parts]
+    parts.clear()  # the frames list now holds the only reference to each table
+    n_parts = len(frames)
+    out_b = _concat_businesses(frames)
+    if n_parts > 1:
+        _check_unique_ids(out_b.index)
+    if rows is None:
+        rows = _table_rows(out_b, has_signal=source.has_signal)
+    village_pos, weight, signal = rows
+    del rows
     status = _status_codes(out_b["status"])
     n_input = len(out_b)
     is_status = {s: status == k for k, s in enumerate(STATUSES)}
