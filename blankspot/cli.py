@@ -482,28 +482,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             _check_province_codes(villages, opts)
             for _ in as_list(opts.villages):
                 tick()
+            columns = {
+                "lon_col": opts.lon_col,
+                "lat_col": opts.lat_col,
+                "id_col": opts.id_col,
+                "weight_col": opts.weight_col,
+            }
             if opts.compact is None:
                 opts.compact = compact_by_size(as_list(opts.businesses))
             if opts.compact:  # streamed in batches by assess: nothing read here
-                businesses = read_businesses_batches(
-                    as_list(opts.businesses),
-                    lon_col=opts.lon_col,
-                    lat_col=opts.lat_col,
-                    id_col=opts.id_col,
-                    weight_col=opts.weight_col,
-                )
+                businesses = read_businesses_batches(as_list(opts.businesses), **columns)
                 for _ in as_list(opts.businesses):
                     tick()
             else:
                 businesses = read_several(
                     as_list(opts.businesses),
-                    lambda p: read_businesses(
-                        p,
-                        lon_col=opts.lon_col,
-                        lat_col=opts.lat_col,
-                        id_col=opts.id_col,
-                        weight_col=opts.weight_col,
-                    ),
+                    lambda p: read_businesses(p, **columns),
                     flag="--businesses",
                     tick=tick,
                 )
