@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import geopandas as gpd
 import pyogrio
@@ -28,7 +29,7 @@ import shapely
 from pyproj import CRS
 
 from blankspot import _i18n, _styles
-from blankspot._dbf import write_dbf
+from blankspot._dbf import write_dbf_chunks
 from blankspot._errors import InputError, InputFileError
 from blankspot._i18n import LANGS
 from blankspot._officials import official_tables, write_csv, write_xlsx
@@ -56,6 +57,11 @@ _SHP_STALE_INDEXES = (".qix", ".sbn", ".sbx")
 _DBF_MAX_BYTES = 254
 _DBF_MAX_NAME = 10
 
+#: Rows of a layer converted and written at a time (GeoPackage, shapefile and its ``.dbf``).
+#: A national businesses layer (10 M rows) is never turned into points or text all at once:
+#: the export's memory is bounded by this, not by the number of businesses.
+CHUNK_ROWS = 500_000
+
 
 class LayerSpec(NamedTuple):
     """How one output layer is written: geometry type, index column and QGIS style."""
@@ -63,7 +69,8 @@ class LayerSpec(NamedTuple):
     geometry: str
     #: name of the index column when the frame's index is unnamed (the contract's id)
     index: str | None
-    #: ``style(gdf, lang=, weighted=) -> (qml, sld)``, or None for no stored style
+    #: ``style(gdf, lang=, weighted=) -> (qml, sld)``, or None for no stored style; a
+    #: streamed layer (the businesses) passes its columns only (no rows)
     style: Callable[..., tuple[str, str]] | None = None
 
 
@@ -265,6 +272,13 @@ def export(
     contents; the GeoPackage, ``.dbf`` and ``.xlsx`` containers also record when they were
     written.
 
+    Memory: every layer is written :data:`CHUNK_ROWS` (500,000) rows at a time, to the
+    GeoPackage, the shapefile and its ``.dbf`` alike, and the businesses layer is never made
+    whole (a compact assessment's points are built one chunk at a time), so the export holds
+    about one chunk beyond the assessment, however many businesses there are: 10 million
+    take the same memory as 1 million. The files are those of writing each layer at once.
+    The CSV and Excel files hold the ranked sites or villages, not the businesses.
+
     Examples
     --------
     >>> import tempfile
@@ -321,8 +335,8 @@ def export(
                 _write_gpkg(staging / GPKG_NAME, layers, lang=lang, weighted=bool(weighted))
             if "shp" in fmts:
                 (staging / SHP_DIR).mkdir()
-                for name, gdf in layers.items():
-                    _write_shapefile(staging / SHP_DIR, name, gdf)
+                for name, layer in layers.items():
+                    _write_shapefile(staging / SHP_DIR, name, layer)
             if "csv" in fmts:
                 write_csv(staging / f"{stem}.csv", next(iter(tables.values())), lang)
             if "xlsx" in fmts:
@@ -502,25 +516,66 @@ def _scored_villages(assessment: Assessment) -> gpd.GeoDataFrame:
     return score_villages(assessment)
 
 
-def _layers(
-    assessment: Assessment, plan: Any | None, villages: gpd.GeoDataFrame
-) -> dict[str, gpd.GeoDataFrame]:
-    raw: dict[str, gpd.GeoDataFrame] = {"villages": villages}
+class _Layer(NamedTuple):
+    """One output layer, written :data:`CHUNK_ROWS` rows at a time."""
+
+    n_rows: int
+    #: the written columns (``geometry`` among them), the same in every chunk
+    columns: list[str]
+    #: ``rows(start, stop)``: the layer's rows ``[start, stop)``, ready to write
+    rows: Callable[[int, int], gpd.GeoDataFrame]
+    #: the whole layer where it is held anyway (every layer but the businesses)
+    frame: gpd.GeoDataFrame | None = None
+
+
+def _chunks(layer: _Layer) -> Iterator[gpd.GeoDataFrame]:
+    """Yield the layer's rows in order, :data:`CHUNK_ROWS` at a time (an empty one: once)."""
+    step = max(int(CHUNK_ROWS), 1)
+    for start in range(0, max(layer.n_rows, 1), step):
+        yield layer.rows(start, min(start + step, layer.n_rows))
+
+
+def _held_layer(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> _Layer:
+    frame = _layer_frame(gdf, name=name, crs=crs)
+    return _Layer(len(frame), list(frame.columns), lambda a, b: frame.iloc[a:b], frame)
+
+
+def _layers(assessment: Assessment, plan: Any | None, villages: gpd.GeoDataFrame) -> dict:
+    """Every output layer by name (a :class:`_Layer`); the businesses are never copied whole."""
+    crs = assessment.crs
+    layers: dict[str, _Layer] = {"villages": _held_layer(villages, name="villages", crs=crs)}
     if assessment.businesses is not None:
-        businesses = assessment.businesses
-        if not isinstance(businesses, gpd.GeoDataFrame):  # assess(compact=True)
-            businesses = _compact_as_points(businesses, assessment.crs)
-        raw["businesses"] = _without_duplicated_columns(businesses)
-    raw["blank_spots"] = assessment.blank_spots
+        layers["businesses"] = _business_layer(assessment.businesses, crs)
+    layers["blank_spots"] = _held_layer(assessment.blank_spots, name="blank_spots", crs=crs)
     if plan is not None:
-        raw["sites"] = plan.sites
+        layers["sites"] = _held_layer(plan.sites, name="sites", crs=crs)
         if getattr(plan, "backhaul", None) is not None:
-            raw["backhaul"] = plan.backhaul.links
-    return {name: _layer_frame(gdf, name=name, crs=assessment.crs) for name, gdf in raw.items()}
+            layers["backhaul"] = _held_layer(plan.backhaul.links, name="backhaul", crs=crs)
+    return layers
+
+
+def _business_layer(businesses: pd.DataFrame, crs: CRS) -> _Layer:
+    """Make the businesses layer, chunk by chunk from the assessment's table when written.
+
+    A compact table (``assess(compact=True)``) gets its points one chunk at a time; an
+    in-memory GeoDataFrame is sliced. Input columns that repeat ``business_id`` or
+    ``lon``/``lat`` are left out (:func:`_duplicated_columns`). The first, empty chunk is
+    made here, so a layer that cannot be written (no CRS) fails before anything is written.
+    """
+    compact = not isinstance(businesses, gpd.GeoDataFrame)
+    drop = _duplicated_columns(businesses)
+
+    def rows(start: int, stop: int) -> gpd.GeoDataFrame:
+        part = businesses.iloc[start:stop].drop(columns=drop)
+        if compact:  # assess(compact=True)
+            part = _compact_as_points(part, crs)
+        return _layer_frame(part, name="businesses", crs=crs)
+
+    return _Layer(len(businesses), list(rows(0, 0).columns), rows)
 
 
 def _compact_as_points(businesses: pd.DataFrame, crs: CRS) -> gpd.GeoDataFrame:
-    """Turn the compact business table of ``assess(compact=True)`` into the points layer again.
+    """Turn rows of the compact business table of ``assess(compact=True)`` into points again.
 
     ``x``/``y`` (working CRS; NaN where rejected) become the point geometry (missing where
     rejected); the categoricals are written as text. The compact table has no ``lon``/``lat``
@@ -540,37 +595,54 @@ def _parsed_number(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _without_duplicated_columns(businesses: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Drop input columns that repeat what the layer already holds.
+def _duplicated_columns(businesses: pd.DataFrame) -> list[str]:
+    """Input columns that repeat what the layer already holds, checked chunk by chunk.
 
     The input's id column repeats ``business_id`` (the index), and its raw coordinate text
     (``longitude``, ``bujur``, ...) repeats the parsed ``lon``/``lat`` (a rejected row's raw
-    text is quoted in its ``rejected_reason``).
+    text is quoted in its ``rejected_reason``): a column is left out when every row repeats
+    them (for the coordinates: every row with a parsed value, and at least one has one);
+    an empty layer keeps its columns.
     """
     from blankspot.io import LAT_COLUMNS, LON_COLUMNS  # noqa: PLC0415 - io is heavy
 
-    drop = []
-    index_text = businesses.index.astype(str).to_numpy()
+    geom = businesses.geometry.name if isinstance(businesses, gpd.GeoDataFrame) else None
+    # column -> the parsed column its text may repeat (None: only the id may be repeated)
+    candidates: dict[str, str | None] = {}
     for col in businesses.columns:
-        if col in ("lon", "lat", "weight", "rejected_reason", businesses.geometry.name):
+        if col in ("lon", "lat", "weight", "rejected_reason", geom):
             continue
-        s = businesses[col]
-        if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
-            continue
-        if s.notna().all() and np.array_equal(s.astype(str).to_numpy(), index_text):
-            drop.append(col)
+        dtype = businesses[col].dtype
+        if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
             continue
         key = str(col).strip().lower()
         parsed_col = "lon" if key in LON_COLUMNS else "lat" if key in LAT_COLUMNS else None
-        if parsed_col is None or parsed_col not in businesses.columns:
-            continue
-        parsed = businesses[parsed_col].to_numpy(dtype="float64", na_value=np.nan)
-        ok = np.isfinite(parsed)
-        if ok.any() and np.array_equal(_parsed_number(s)[ok], parsed[ok]):
-            drop.append(col)
+        candidates[col] = parsed_col if parsed_col in businesses.columns else None
+    repeats_id = dict.fromkeys(candidates, len(businesses) > 0)  # no rows: nothing repeats
+    repeats_coord = {col: parsed is not None for col, parsed in candidates.items()}
+    any_parsed = dict.fromkeys(candidates, False)
+    step = max(int(CHUNK_ROWS), 1)
+    for start in range(0, len(businesses), step):
+        open_cols = [c for c in candidates if repeats_id[c] or repeats_coord[c]]
+        if not open_cols:
+            break
+        part = businesses.iloc[start : start + step]
+        index_text = part.index.astype(str).to_numpy()
+        for col in open_cols:
+            s = part[col]
+            if repeats_id[col]:
+                repeats_id[col] = bool(s.notna().all()) and np.array_equal(
+                    s.astype(str).to_numpy(), index_text
+                )
+            if repeats_coord[col]:
+                parsed = part[candidates[col]].to_numpy(dtype="float64", na_value=np.nan)
+                ok = np.isfinite(parsed)
+                any_parsed[col] = any_parsed[col] or bool(ok.any())
+                repeats_coord[col] = np.array_equal(_parsed_number(s)[ok], parsed[ok])
+    drop = [c for c in candidates if repeats_id[c] or (repeats_coord[c] and any_parsed[c])]
     if drop:
         log.info("businesses layer: %s repeat business_id, lon or lat; not written", drop)
-    return businesses.drop(columns=drop)
+    return drop
 
 
 def _layer_frame(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> gpd.GeoDataFrame:
@@ -610,31 +682,122 @@ def _layer_frame(gdf: gpd.GeoDataFrame, *, name: str, crs: CRS) -> gpd.GeoDataFr
     return out
 
 
-def _write_gpkg(
-    path: Path, layers: dict[str, gpd.GeoDataFrame], *, lang: str, weighted: bool
-) -> None:
+def _write_gpkg(path: Path, layers: dict[str, _Layer], *, lang: str, weighted: bool) -> None:
     """Write the layers with their titles, descriptions, column descriptions and styles."""
-    for name, gdf in layers.items():
-        spec = LAYERS[name]
+    for name, layer in layers.items():
         title, description = _i18n.layer_text(name, lang) if name in _i18n.LAYERS else (name, "")
-        pyogrio.write_dataframe(
-            gdf,
+        _write_layer(
             path,
-            layer=name,
+            name,
+            layer,
             driver="GPKG",
-            geometry_type=spec.geometry,
-            promote_to_multi=spec.geometry.startswith("Multi"),
             layer_options={"IDENTIFIER": title, "DESCRIPTION": description},
-            use_arrow=True,  # columns handed to GDAL as Arrow: 1.7x faster for 1 M points
         )
     styles = [
-        (name, *LAYERS[name].style(gdf, lang=lang, weighted=weighted))  # type: ignore[misc]
-        for name, gdf in layers.items()
+        (name, *LAYERS[name].style(_style_rows(layer), lang=lang, weighted=weighted))  # type: ignore[misc]
+        for name, layer in layers.items()
         if LAYERS[name].style is not None
     ]
     if styles:
         _write_layer_styles(path, styles, lang)
-    _write_data_columns(path, layers, lang)
+    _write_data_columns(path, {name: layer.columns for name, layer in layers.items()}, lang)
+
+
+def _style_rows(layer: _Layer) -> gpd.GeoDataFrame:
+    """Return what a layer's style is drawn from: the layer, or a streamed one's columns."""
+    return layer.frame if layer.frame is not None else layer.rows(0, 0)
+
+
+def _write_layer(
+    path: Path,
+    name: str,
+    layer: _Layer,
+    *,
+    driver: str,
+    columns: list[str] | None = None,
+    **options: Any,
+) -> None:
+    """Write one layer (or only ``columns`` of it) as a stream of :data:`CHUNK_ROWS` rows.
+
+    One GDAL write: the chunks are made one after the other while GDAL consumes them (an
+    Arrow stream), so memory holds one chunk, and the GeoPackage's spatial index is built
+    once at the end (appending chunk by chunk would update it row by row, 3 times slower).
+    Every chunk is handed over as ``pyogrio.write_dataframe(..., use_arrow=True)`` would
+    (:func:`_arrow_chunk`), so the fields and values are those of writing the layer whole.
+    """
+    spec = LAYERS[name]
+    multi = spec.geometry.startswith("Multi")
+    tables = (_arrow_chunk(chunk, multi=multi, columns=columns) for chunk in _chunks(layer))
+    first = next(tables)
+    schema = first.schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield from first.to_batches()
+        for table in tables:
+            # a chunk whose text columns are all missing must not change the fields' types
+            yield from (table if table.schema == schema else table.cast(schema)).to_batches()
+
+    pyogrio.write_arrow(
+        pa.RecordBatchReader.from_batches(schema, batches()),
+        path,
+        layer=name,
+        driver=driver,
+        geometry_name="geometry",
+        geometry_type=spec.geometry,
+        crs=_crs_text(layer.rows(0, 0).crs),
+        **options,
+    )
+
+
+def _crs_text(crs: CRS) -> str:
+    """Name the CRS as pyogrio's ``write_dataframe`` does to GDAL: EPSG code, else WKT1."""
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt("WKT1_GDAL")
+
+
+def _arrow_chunk(
+    gdf: gpd.GeoDataFrame, *, multi: bool, columns: list[str] | None = None
+) -> pa.Table:
+    """One chunk as an Arrow table, as ``pyogrio.write_dataframe(use_arrow=True)`` makes it.
+
+    Geometry as WKB (single parts made multi for a ``Multi*`` layer), a datetime column with
+    a time zone other than UTC as text that GDAL is told is a DateTime, a column of nothing
+    but nulls as text.
+    """
+    df = pd.DataFrame(gdf if columns is None else gdf[columns], copy=False)
+    geoms = gdf.geometry.to_numpy()
+    if multi:
+        geoms = geoms.copy()
+        kind = shapely.get_type_id(geoms)
+        for single, make in (
+            (shapely.GeometryType.POINT, shapely.multipoints),
+            (shapely.GeometryType.LINESTRING, shapely.multilinestrings),
+            (shapely.GeometryType.POLYGON, shapely.multipolygons),
+        ):
+            mask = kind == single
+            if mask.any():
+                geoms[mask] = make(np.atleast_2d(geoms[mask]), axis=0)
+    df = df.assign(geometry=shapely.to_wkb(geoms))
+    datetime_cols = []
+    for col, dtype in df.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) != "UTC":
+            df[col] = df[col].astype("string")
+            datetime_cols.append(col)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if field.name in datetime_cols:
+            meta = {**(field.metadata or {}), b"GDAL:OGR:type": b"DateTime"}
+            table = table.set_column(i, field.with_metadata(meta), table.column(i))
+        elif pa.types.is_null(field.type):
+            table = table.set_column(
+                i, field.with_type(pa.string()), table.column(i).cast(pa.string())
+            )
+        elif field.name == "geometry" and not pa.types.is_binary(field.type):
+            # all-missing geometries come as nulls
+            table = table.set_column(
+                i, field.with_type(pa.binary()), table.column(i).cast(pa.binary())
+            )
+    return table
 
 
 def _write_layer_styles(path: Path, styles: list[tuple[str, str, str]], lang: str) -> None:
@@ -679,7 +842,7 @@ _DATA_COLUMNS_SQL = (
 _SCHEMA_EXTENSION = ("gpkg_schema", "http://www.geopackage.org/spec/#extension_schema")
 
 
-def _write_data_columns(path: Path, layers: dict[str, gpd.GeoDataFrame], lang: str) -> None:
+def _write_data_columns(path: Path, columns: dict[str, list[str]], lang: str) -> None:
     """Describe every column in ``gpkg_data_columns`` (GeoPackage schema extension).
 
     ``name`` is the column's alias in QGIS (its Indonesian header with ``lang="id"``),
@@ -687,9 +850,9 @@ def _write_data_columns(path: Path, layers: dict[str, gpd.GeoDataFrame], lang: s
     column blankspot does not know is described as such.
     """
     rows = []
-    for layer, gdf in layers.items():
+    for layer, names in columns.items():
         used: set[str] = set()
-        for col in gdf.columns:
+        for col in names:
             if col == "geometry":
                 continue
             alias = _i18n.header(col, lang)
@@ -761,9 +924,13 @@ def _shapefile_field_names(columns: Iterable[str]) -> dict[str, str]:
     return {col: mapping[col] for col in columns}
 
 
-def _shapefile_frame(gdf: gpd.GeoDataFrame, *, name: str) -> tuple[gpd.GeoDataFrame, dict]:
-    """Shapefile-safe copy: bools as ints, dates as text, text cut to 254 bytes, short names."""
+def _shapefile_attributes(gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Shapefile-safe attributes: bools as ints, dates as text, text cut to 254 bytes.
+
+    Returns the table (without the geometry) and, per column, how many values were cut.
+    """
     cols = {}
+    cut_values = {}
     for col in gdf.columns:
         if col == "geometry":
             continue
@@ -785,38 +952,47 @@ def _shapefile_frame(gdf: gpd.GeoDataFrame, *, name: str) -> tuple[gpd.GeoDataFr
                 s = s.copy()
                 s[long] = cut
                 cols[col] = s
-                log.warning(
-                    "Shapefile %s: %d value(s) of column %r are longer than the dBASE limit "
-                    "of %d bytes and were cut; the GeoPackage and CSV keep them whole.",
-                    name,
-                    int(long.sum()),
-                    col,
-                    _DBF_MAX_BYTES,
-                )
-    out = gdf.assign(**cols) if cols else gdf
-    mapping = _shapefile_field_names([c for c in out.columns if c != "geometry"])
-    return out.rename(columns=mapping), mapping
+                cut_values[col] = int(long.sum())
+    out = pd.DataFrame(gdf.drop(columns="geometry"))
+    return (out.assign(**cols) if cols else out), cut_values
 
 
-def _write_shapefile(folder: Path, name: str, gdf: gpd.GeoDataFrame) -> None:
-    shp, mapping = _shapefile_frame(gdf, name=name)
-    spec = LAYERS[name]
+def _write_shapefile(folder: Path, name: str, layer: _Layer) -> None:
+    """Write ``<name>.shp`` and its sidecars, :data:`CHUNK_ROWS` rows at a time."""
+    mapping = _shapefile_field_names([c for c in layer.columns if c != "geometry"])
     # GDAL writes the geometry (.shp .shx), the .prj and the .cpg (UTF-8); the attribute
     # table is ours, every field as narrow as its data (GDAL's are 80 wide or 24.15)
-    pyogrio.write_dataframe(
-        shp[["geometry"]],
+    _write_layer(
         folder / f"{name}.shp",
+        name,
+        layer,
         driver="ESRI Shapefile",
+        columns=["geometry"],
         encoding="UTF-8",
-        geometry_type=spec.geometry,
-        promote_to_multi=spec.geometry.startswith("Multi"),
     )
-    write_dbf(folder / f"{name}.dbf", pd.DataFrame(shp.drop(columns="geometry")))
+    cut: dict[tuple[int, str], int] = {}  # (chunk, column) -> values cut; the same each pass
+
+    def tables() -> Iterator[pd.DataFrame]:
+        for i, chunk in enumerate(_chunks(layer)):
+            table, cut_values = _shapefile_attributes(chunk)
+            cut.update({(i, col): k for col, k in cut_values.items()})
+            yield table.rename(columns=mapping)
+
+    write_dbf_chunks(folder / f"{name}.dbf", tables)
+    for col in dict.fromkeys(col for _, col in cut):
+        log.warning(
+            "Shapefile %s: %d value(s) of column %r are longer than the dBASE limit "
+            "of %d bytes and were cut; the GeoPackage and CSV keep them whole.",
+            name,
+            sum(k for (_, c), k in cut.items() if c == col),
+            col,
+            _DBF_MAX_BYTES,
+        )
     fields = pd.DataFrame({"full_name": list(mapping), "short_name": list(mapping.values())})
     fields.to_csv(folder / f"{name}_fields.csv", index=False, encoding="utf-8", lineterminator="\n")
 
 
-def _remove_stale_indexes(folder: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+def _remove_stale_indexes(folder: Path, layers: dict[str, _Layer]) -> None:
     for name in layers:
         for ext in _SHP_STALE_INDEXES:
             stale = folder / f"{name}{ext}"

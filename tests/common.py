@@ -19,8 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from affine import Affine
 
+import geopandas as gpd
 import rasterio
 from shapely.geometry import box
 
@@ -92,3 +94,14 @@ def write_tif(
     ) as dst:
         dst.write(arr, 1)
     return path
+
+
+def three_villages() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Three 1 km villages in a row (Satu, Dua, Tiga) and a coverage polygon over Satu."""
+    villages = gpd.GeoDataFrame(
+        {"name": ["Satu", "Dua", "Tiga"]},
+        geometry=[box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(3)],
+        index=pd.Index(["18.01.01.2001", "18.01.01.2002", "18.01.01.2003"], name="village_id"),
+        crs=CRS_UTM,
+    )
+    return villages, gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000)], crs=CRS_UTM)

@@ -11,23 +11,17 @@ import pandas as pd
 import pytest
 
 import geopandas as gpd
-from shapely.geometry import box
 
 from blankspot import assess, candidate_sites, export, rank_sites, read_businesses
 from blankspot._batches import read_businesses_batches
+from tests.common import CRS_UTM, X0, Y0, three_villages
 
-X0, Y0, UTM = 500_000.0, 9_400_000.0, "EPSG:32748"
+UTM = CRS_UTM
 
 
 @pytest.fixture(scope="module")
 def pair():
-    villages = gpd.GeoDataFrame(
-        {"name": ["Satu", "Dua", "Tiga"]},
-        geometry=[box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(3)],
-        index=pd.Index(["18.01.01.2001", "18.01.01.2002", "18.01.01.2003"], name="village_id"),
-        crs=UTM,
-    )
-    cov = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000)], crs=UTM)
+    villages, cov = three_villages()
     x = X0 + np.array([200.0, 800.0, 2300.0, 2600.0, np.nan])
     pts = gpd.GeoSeries(gpd.points_from_xy(x, np.full(5, Y0 + 500)), crs=UTM).to_crs(4326)
     frame = pd.DataFrame(

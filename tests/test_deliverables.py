@@ -287,7 +287,7 @@ def test_duplicated_input_columns_are_not_written(tmp_path):
 
 
 def test_businesses_dbf_of_192k_sample_points_is_under_40_mb(tmp_path, shared_data):
-    from blankspot.export import _layer_frame, _without_duplicated_columns, _write_shapefile
+    from blankspot.export import _business_layer, _write_shapefile
     from blankspot.sample import load_sample
 
     biz = load_sample()["businesses"]
@@ -301,7 +301,7 @@ def test_businesses_dbf_of_192k_sample_points_is_under_40_mb(tmp_path, shared_da
         signal_dbm=np.where(ok, rng.integers(-125, -60, n).astype(float), np.nan),
         status=np.where(ok, "uncovered", "rejected"),
     )
-    layer = _layer_frame(_without_duplicated_columns(biz), name="businesses", crs=biz.crs)
+    layer = _business_layer(biz, biz.crs)
     (tmp_path / "shp").mkdir()
     _write_shapefile(tmp_path / "shp", "businesses", layer)
     size = (tmp_path / "shp" / "businesses.dbf").stat().st_size
