@@ -43,8 +43,15 @@ LP_SOLVER = "ipm"
 #: Share of the time left the LP step may take: without its duals HiGHS cannot finish on
 #: ~1,000 sites anyway, with them it needs a second or two on the ~100 left.
 LP_SHARE = 0.85
-#: Above this many sites the LP relaxation is not tried (HiGHS needs minutes for it).
+#: Above this many sites the Lagrangian is followed by the smoothed dual, not the LP
+#: relaxation (HiGHS needs minutes for the LP of ~10,000 sites).
 LP_MAX_SITES = 3000
+#: Share of the time left the LP relaxation may take when more than ``LP_MAX_SITES`` sites
+#: are still left after the smoothed dual (no plan search then). Its exact duals bound each
+#: site more tightly (k=100 on the real Lampung instance: 5,663 sites, about 47 s; 1,946
+#: sites have a bound above 114,798 with them, 2,000 above 114,810 with the smoothed
+#: dual's), so fewer sites need HiGHS (see :func:`_restrict`). 0 skips it.
+LP_LARGE_SHARE = 0.4
 #: Share of the time the Lagrangian's subgradient may take. It normally stops long before
 #: (at ``LP_SITES`` sites left); on large degenerate instances (k=100 on the real Lampung
 #: instance) it would stall for all of it, while the smoothed dual gets far closer to the
@@ -57,6 +64,11 @@ SMOOTH_SHARE = 0.85
 _SMOOTH_DUAL_SHARE = 0.6
 #: Share of the time left that HiGHS gets: it overshoots its limit by building the model.
 _MIP_SHARE = 0.9
+#: At most this many sites go to HiGHS at first. With more (5,663 near-equal sites at k=100
+#: on the real Lampung instance) it does not finish its root node in minutes; the sites with
+#: the highest site bounds go instead, the others are bounded by their site bounds, and the
+#: set doubles each time HiGHS proves the optimum over it (see :func:`_restrict`).
+MIP_MAX_SITES = 2000
 
 
 def exact_mclp(
@@ -94,10 +106,13 @@ def exact_mclp(
     4. when more than ``LP_MAX_SITES`` sites are left, the smoothed Lagrangian dual
        (:func:`blankspot._dual.smoothed_dual`, near the LP bound without an LP solver),
        plans rounded from its fractional plan, and fixing again (:func:`_smooth_fixing`);
-       when at most ``LP_MAX_SITES`` are left, the LP relaxation's duals and fixing
-       (:func:`_lp_fixing`);
+       then (or when at most ``LP_MAX_SITES`` were left) the LP relaxation's duals and
+       fixing (:func:`_lp_fixing`), with a plan search only on at most ``LP_MAX_SITES``;
     5. the compact model above on the reduced instance, solved by HiGHS with the best
-       plan as its first incumbent.
+       plan as its first incumbent. When more than ``MIP_MAX_SITES`` sites are left, HiGHS
+       gets the ones with the highest site bounds (every plan holding one of the others is
+       worth at most the best of their bounds, which caps the bound reported); each time it
+       proves the optimum over them with time to spare, the set doubles.
 
     The reduced instance has the same optimum: every removed site is in no plan better
     than the incumbent (or can be swapped for a dominating one).
@@ -152,6 +167,9 @@ def exact_mclp(
     lower = _lagrange.plan_value(A, w, lower_sites)
     notes: list[str] = []
     keep = np.arange(m)
+    # keep_bound[i]: an upper bound on every plan holding site keep[i] (the least of those
+    # found by each step; +inf before any)
+    keep_bound = np.full(m, math.inf)
     fixed_in = np.zeros(0, dtype=np.int64)
     if reduce:
         swapped, value = _lagrange.swap_search(
@@ -183,6 +201,7 @@ def exact_mclp(
             alive[lower_sites] = True
             keep = np.flatnonzero(alive)
             keep = keep[~_dominated(A, keep, rank_costs, protect=lower_sites)]
+            keep_bound = lag.site_bound[keep]
             notes.append(f"{m:,} sites -> {len(keep):,} after reduced-cost fixing and dominance")
         if not _proved(lower, upper) and len(keep) > LP_MAX_SITES:
             sm = _smooth_fixing(
@@ -193,50 +212,69 @@ def exact_mclp(
             if sm.best_value > lower + 1e-9 * max(1.0, lower):
                 lower_sites, lower = sm.best_sites, sm.best_value
             upper = min(upper, max(sm.bound, lower))
+            keep_bound = _tighter(_bound_of(sm.keep, keep, keep_bound), sm.site_bound)
             keep, fixed_in = sm.keep, sm.fixed_in
-        if not _proved(lower, upper) and len(keep) > LP_MAX_SITES:
+        large = len(keep) > LP_MAX_SITES
+        if not _proved(lower, upper) and large and LP_LARGE_SHARE <= 0:
             notes.append(
-                f"LP relaxation skipped: {len(keep):,} sites left, more than {LP_MAX_SITES:,} "
-                "(it would take longer than the time limit)"
+                f"LP relaxation skipped: {len(keep):,} sites left, more than {LP_MAX_SITES:,}"
             )
         elif not _proved(lower, upper) and len(keep) > 1:
+            # with more than LP_MAX_SITES sites no plan search (no time for it), but the
+            # exact duals still bound each site more tightly than the smoothed ones
             lp = _lp_fixing(
                 A, w, keep, k=k, budget=budget, costs=rank_costs, lower=lower,
-                protect=np.r_[lower_sites, fixed_in], deadline=_share(deadline, LP_SHARE),
+                protect=np.r_[lower_sites, fixed_in],
+                deadline=_share(deadline, LP_LARGE_SHARE if large else LP_SHARE),
+                plans=not large,
             )  # fmt: skip
             notes.append(lp.note)
             if lp.best_value > lower + 1e-9 * max(1.0, lower):
                 lower_sites, lower = lp.best_sites, lp.best_value
             upper = min(upper, max(lp.bound, lower))
+            keep_bound = _tighter(_bound_of(lp.keep, keep, keep_bound), lp.site_bound)
             keep, fixed_in = lp.keep, np.union1d(lp.fixed_in, fixed_in)
     status = "Optimal" if _proved(lower, upper) else "Time limit reached"
-    if status != "Optimal" and time.perf_counter() < deadline:
-        sub_costs = None if costs is None else costs[keep]
-        A2, w2, _ = aggregate_demand(A[:, keep], w)
-        start = np.flatnonzero(np.isin(keep, lower_sites))
+    limit = MIP_MAX_SITES if reduce else len(keep)
+    while status != "Optimal" and time.perf_counter() < deadline:
+        sites, outside = _restrict(
+            keep, keep_bound, protect=np.r_[lower_sites, fixed_in], limit=limit
+        )
+        sub_costs = None if costs is None else costs[sites]
+        A2, w2, _ = aggregate_demand(A[:, sites], w)
         mip = _solve_mip(
             _as_csc(A2),
             w2,
             k=k,
             budget=budget,
             costs=sub_costs,
-            start=start,
+            start=np.flatnonzero(np.isin(sites, lower_sites)),
             time_limit_s=_MIP_SHARE * (deadline - time.perf_counter()),
-            fixed_in=np.flatnonzero(np.isin(keep, fixed_in)),
+            fixed_in=np.flatnonzero(np.isin(sites, fixed_in)),
+        )
+        which = (
+            f"{len(sites):,} sites"
+            if len(sites) == len(keep)
+            else f"the {len(sites):,} of {len(keep):,} sites with the highest site bounds "
+            f"(a plan with any other is worth at most {outside:,.6g})"
         )
         notes.append(
-            f"HiGHS on {A2.shape[0]:,} demand rows x {len(keep):,} sites: {mip.status} "
+            f"HiGHS on {A2.shape[0]:,} demand rows x {which}: {mip.status} "
             f"({mip.seconds:.1f} s, {mip.nodes} nodes)"
         )
         if mip.value > lower + 1e-9 * max(1.0, lower):
-            lower_sites = keep[mip.chosen]
+            lower_sites = sites[mip.chosen]
             lower = _lagrange.plan_value(A, w, lower_sites)
-        if mip.status == "Optimal":
-            upper = lower
+        # a plan within ``sites`` is worth at most HiGHS' bound (its optimum when proved),
+        # one holding another site at most ``outside``
+        within = lower if mip.status == "Optimal" else mip.dual_bound
+        upper = min(upper, max(within, lower, outside))
+        if _proved(lower, upper):
             status = "Optimal"
-        else:
-            upper = min(upper, max(mip.dual_bound, lower))
-            status = "Optimal" if _proved(lower, upper) else mip.status
+        elif mip.status != "Optimal":
+            status = mip.status
+            break
+        limit = 2 * len(sites)  # proved over these sites with time left: take more
     ranked = order_by_marginal(A, w, lower_sites, costs=rank_costs)
     value = ranked.objective
     if status == "Optimal":
@@ -264,6 +302,43 @@ def exact_mclp(
     )
 
 
+def _restrict(
+    keep: np.ndarray, bound: np.ndarray, *, protect: np.ndarray, limit: int
+) -> tuple[np.ndarray, float]:
+    """Choose the sites HiGHS gets; return them and the bound of every plan with another.
+
+    All of ``keep`` when there are at most ``limit``; else the ``protect`` ones and those
+    with the highest ``bound`` (aligned with ``keep``; ties by index) up to ``limit``. The
+    float is the highest ``bound`` left out (``-inf`` when none is): every plan holding a
+    site left out is worth at most that.
+
+    Examples
+    --------
+    >>> _restrict(np.array([3, 5, 8, 9]), np.array([7.0, 9.0, 8.0, 9.0]),
+    ...           protect=np.array([3]), limit=3)
+    (array([3, 5, 9]), 8.0)
+    """
+    if len(keep) <= limit:
+        return keep, -math.inf
+    must = np.isin(keep, protect)
+    order = np.lexsort((keep, -bound))
+    order = order[~must[order]][: max(0, limit - int(must.sum()))]
+    chosen = must.copy()
+    chosen[order] = True
+    rest = bound[~chosen]
+    return keep[chosen], float(rest.max()) if len(rest) else -math.inf
+
+
+def _bound_of(sites: np.ndarray, keep: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """Return ``bound`` (aligned with the sorted ``keep``) at ``sites``, a subset of it."""
+    return bound[np.searchsorted(keep, sites)]
+
+
+def _tighter(bound: np.ndarray, other: np.ndarray | None) -> np.ndarray:
+    """Return the least of two valid site bounds (``other`` may be missing)."""
+    return bound if other is None else np.minimum(bound, other)
+
+
 def _dominated(
     A: sp.csc_matrix, keep: np.ndarray, costs: np.ndarray | None, *, protect: np.ndarray
 ) -> np.ndarray:
@@ -281,6 +356,8 @@ class _LPFixing:
     note: str
     best_sites: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
     best_value: float = -math.inf
+    #: Upper bound on every plan holding each site of ``keep`` (None: no multipliers).
+    site_bound: np.ndarray | None = None
 
 
 def _lp_fixing(
@@ -332,12 +409,13 @@ def _lp_fixing(
         best_sites = keep[plan]
         if best_value > lower:
             lower, protect = best_value, best_sites
-    keep, fixed_in = _fix(A, keep, at, lower=lower, protect=protect, costs=costs)
+    kept, fixed_in = _fix(A, keep, at, lower=lower, protect=protect, costs=costs)
     note = (
         f"{head} ({status}, {time.perf_counter() - t0:.1f} s): bound {at.bound:,.6g}; "
-        f"{len(keep):,} sites left, {len(fixed_in)} fixed in"
+        f"{len(kept):,} sites left, {len(fixed_in)} fixed in"
     )
-    return _LPFixing(keep, fixed_in, at.bound, note, best_sites, best_value)
+    site_bound = _bound_of(kept, keep, at.site_bound)
+    return _LPFixing(kept, fixed_in, at.bound, note, best_sites, best_value, site_bound)
 
 
 def _fix(
@@ -403,14 +481,15 @@ def _smooth_fixing(
     best_sites = keep[plan]
     if best_value > lower:
         lower, protect = best_value, best_sites
-    keep, fixed_in = _fix(A, keep, sm.at, lower=lower, protect=protect, costs=costs)
+    kept, fixed_in = _fix(A, keep, sm.at, lower=lower, protect=protect, costs=costs)
     note = (
         f"smoothed Lagrangian dual on {A2.shape[0]:,} demand rows x {A2.shape[1]:,} sites "
         f"({sm.evaluations} gradients, {sm.seconds:.1f} s, {sm.stopped}; with plans and "
         f"fixing {time.perf_counter() - t0:.1f} s): bound "
-        f"{sm.at.bound:,.6g}; {len(keep):,} sites left, {len(fixed_in)} fixed in"
+        f"{sm.at.bound:,.6g}; {len(kept):,} sites left, {len(fixed_in)} fixed in"
     )
-    return _LPFixing(keep, fixed_in, sm.at.bound, note, best_sites, best_value)
+    site_bound = _bound_of(kept, keep, sm.at.site_bound)
+    return _LPFixing(kept, fixed_in, sm.at.bound, note, best_sites, best_value, site_bound)
 
 
 #: Sites with at least this LP value make the support searched for plans.

@@ -108,11 +108,8 @@ def test_exact_through_the_smoothed_step_equals_the_independent_model(monkeypatc
 
     monkeypatch.setattr(_lagrange, "lagrangian_bound", short)
     monkeypatch.setattr(_exact, "LP_MAX_SITES", 0)
-    A, w, costs = clustered_instance(17, with_budget)
-    budget = 12.0 if with_budget else None
-    k = None if with_budget else 8
-    e = exact_mclp(A, w, k=k, budget=budget, costs=costs)
-    ref = independent_optimum(A, w, k=k, costs=costs, budget=budget)
+    monkeypatch.setattr(_exact, "LP_LARGE_SHARE", 0.0)
+    e, ref, A, w = _exact_and_independent(with_budget)
     assert "smoothed Lagrangian dual on" in e.note and "LP relaxation on" not in e.note
     assert e.status == "Optimal" and e.objective == pytest.approx(ref)
     assert _lagrange.plan_value(A, w, e.chosen) == pytest.approx(ref)
@@ -159,3 +156,115 @@ def test_fix_by_hand():
     # a protected site stays whatever its bound
     keep, _ = _exact._fix(A, np.arange(3), at, lower=10.0, protect=np.array([1]), costs=None)
     assert keep.tolist() == [0, 1, 2]
+
+
+def _exact_and_independent(with_budget: bool):
+    """``exact_mclp`` and the independent model's optimum on clustered instance 17 (k=8 or a
+    budget of 12); return both and the instance."""
+    A, w, costs = clustered_instance(17, with_budget)
+    budget = 12.0 if with_budget else None
+    k = None if with_budget else 8
+    e = exact_mclp(A, w, k=k, budget=budget, costs=costs)
+    return e, independent_optimum(A, w, k=k, costs=costs, budget=budget), A, w
+
+
+def test_restrict_by_hand():
+    """HiGHS gets the protected sites, then the highest site bounds (ties by index); the
+    best bound left out caps every plan holding a site left out."""
+    keep = np.array([2, 4, 6, 7, 9])
+    bound = np.array([5.0, 8.0, 8.0, 3.0, 9.0])
+    sites, outside = _exact._restrict(keep, bound, protect=np.array([7]), limit=2)
+    assert sites.tolist() == [7, 9] and outside == 8.0
+    sites, outside = _exact._restrict(keep, bound, protect=np.array([7]), limit=3)
+    assert sites.tolist() == [4, 7, 9] and outside == 8.0  # 4 before 6 at 8.0
+    sites, outside = _exact._restrict(keep, bound, protect=np.array([2, 4, 7]), limit=2)
+    assert sites.tolist() == [2, 4, 7] and outside == 9.0  # protected beyond the limit
+    sites, outside = _exact._restrict(keep, bound, protect=np.zeros(0, np.int64), limit=5)
+    assert sites.tolist() == keep.tolist() and outside == -math.inf
+
+
+def _small_steps(monkeypatch, mip_max_sites: int) -> None:
+    """A 3-step subgradient, no smoothed dual and no LP, so that many sites reach HiGHS,
+    which gets at most ``mip_max_sites`` of them at first."""
+    real = _lagrange.lagrangian_bound
+
+    def short(*args, **kwargs):
+        return real(*args, **{**kwargs, "max_iter": 3})
+
+    def no_smoothing(A, w, keep, **kwargs):
+        return _exact._LPFixing(keep, np.zeros(0, np.int64), math.inf, "no smoothing")
+
+    monkeypatch.setattr(_lagrange, "lagrangian_bound", short)
+    monkeypatch.setattr(_exact, "_smooth_fixing", no_smoothing)
+    monkeypatch.setattr(_exact, "LP_MAX_SITES", 0)
+    monkeypatch.setattr(_exact, "LP_LARGE_SHARE", 0.0)
+    monkeypatch.setattr(_exact, "MIP_MAX_SITES", mip_max_sites)
+
+
+@pytest.mark.parametrize("with_budget", [False, True])
+def test_exact_through_restricted_highs_equals_the_independent_model(monkeypatch, with_budget):
+    """HiGHS gets 4 sites at first, then 8, 16, ... each time it proves the optimum over
+    them: the end is still the independent model's optimum."""
+    _small_steps(monkeypatch, 4)
+    e, ref, A, w = _exact_and_independent(with_budget)
+    assert "with the highest site bounds" in e.note
+    assert e.status == "Optimal" and e.objective == pytest.approx(ref)
+    assert _lagrange.plan_value(A, w, e.chosen) == pytest.approx(ref)
+
+
+def test_restricted_bound_combines_highs_and_the_sites_left_out(monkeypatch):
+    """HiGHS (faked) stops at its limit on the 24 sites it gets (of 109; k=8). Its bound
+    equal to the plan: the bound reported is the best site bound left out. Its bound
+    infinite: the Lagrangian bound from before HiGHS stands, above that. Either way it is
+    never below the true optimum."""
+    _small_steps(monkeypatch, 24)
+    A, w, _ = clustered_instance(17, False)
+    ref = independent_optimum(A, w, k=8)
+    outs: list[float] = []
+    real_restrict = _exact._restrict
+
+    def restrict(*args, **kwargs):
+        sites, outside = real_restrict(*args, **kwargs)
+        outs.append(outside)
+        return sites, outside
+
+    def fake_mip(A2, w2, *, start, dual, **kwargs):
+        value = _lagrange.plan_value(A2, w2, start)
+        bound = value if dual == "tight" else math.inf
+        return _exact._MIP(np.asarray(start), value, bound, "Time limit reached", 0.0, 0)
+
+    monkeypatch.setattr(_exact, "_restrict", restrict)
+    ends = {}
+    for dual in ("tight", "none"):
+        outs.clear()
+        monkeypatch.setattr(
+            _exact, "_solve_mip", lambda *a, dual=dual, **kw: fake_mip(*a, dual=dual, **kw)
+        )
+        ends[dual] = exact_mclp(A, w, k=8)
+        assert len(outs) == 1 and math.isfinite(outs[0])  # one call, sites left out
+        assert ends[dual].status == "Time limit reached"
+        assert ends[dual].upper_bound >= ref - TOL
+    tight, none = ends["tight"], ends["none"]
+    assert tight.upper_bound == pytest.approx(max(outs[0], tight.objective))
+    assert none.upper_bound > tight.upper_bound
+
+
+@pytest.mark.parametrize("with_budget", [False, True])
+def test_exact_with_the_lp_after_too_many_sites_equals_the_independent_model(
+    monkeypatch, with_budget
+):
+    """More sites left than LP_MAX_SITES after the smoothed step: the LP relaxation still
+    runs, without its plan search, and its site bounds feed the restriction to HiGHS."""
+    _small_steps(monkeypatch, 24)
+    monkeypatch.setattr(_exact, "LP_LARGE_SHARE", 0.4)
+    calls = []
+    real_lp = _exact._lp_fixing
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["plans"])
+        return real_lp(*args, **kwargs)
+
+    monkeypatch.setattr(_exact, "_lp_fixing", spy)
+    e, ref, _, _ = _exact_and_independent(with_budget)
+    assert calls == [False] and "LP relaxation on" in e.note
+    assert e.status == "Optimal" and e.objective == pytest.approx(ref)
