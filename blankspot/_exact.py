@@ -19,7 +19,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from blankspot import _dual, _lagrange
+from blankspot import _dual, _lagrange, _watchdog
 from blankspot._mclp import (
     MCLPResult,
     _as_csc,
@@ -579,39 +579,86 @@ def _solve_mip(
     """Solve the compact model with HiGHS, ``start`` as its first incumbent.
 
     ``fixed_in`` (column indices) are sites every better plan contains: their ``x`` is
-    fixed to 1 (``start`` must contain them).
+    fixed to 1 (``start`` must contain them). HiGHS runs under :func:`_watchdog.run`: when
+    it overruns ``time_limit_s`` it is stopped, and the last plan and bound it reported
+    stand.
     """
     t0 = time.perf_counter()
     n, m = A.shape
-    h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True, side=side)
-    if fixed_in is not None and len(fixed_in):
-        one = np.ones(len(fixed_in))
-        h.changeColsBounds(len(fixed_in), np.asarray(fixed_in, dtype=np.int32), one, one)
-    h.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1e-6)
-    h.setOptionValue("random_seed", 0)
-    # The root LP of a covering model is highly degenerate: HiGHS' interior point solver
-    # is 2-3x faster than dual simplex on it (measured in benchmarks/bench_prioritise.py).
-    # The option appeared in HiGHS 1.11; older versions just keep their default.
-    h.setOptionValue("mip_lp_solver", "ipm")
-    if len(start):
-        x0 = np.zeros(m + n)
-        x0[start] = 1.0
-        x0[m:] = np.asarray(A[:, start].sum(axis=1)).ravel() > 0
-        sol = highspy.HighsSolution()
-        sol.col_value = x0.tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    info = h.getInfo()
-    x = np.asarray(h.getSolution().col_value[:m]) if info.primal_solution_status else None
-    chosen = (
-        np.asarray(start, dtype=np.int64) if x is None or len(x) != m else np.flatnonzero(x > 0.5)
-    )
+    start = np.asarray(start, dtype=np.int64)
+
+    def solve(report: Any) -> tuple[np.ndarray | None, float, str, int]:
+        h = _covering_model(A, w, k=k, budget=budget, costs=costs, integer=True, side=side)
+        if fixed_in is not None and len(fixed_in):
+            one = np.ones(len(fixed_in))
+            h.changeColsBounds(len(fixed_in), np.asarray(fixed_in, dtype=np.int32), one, one)
+        h.setOptionValue("time_limit", max(1e-3, float(time_limit_s)))
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_abs_gap", 1e-6)
+        h.setOptionValue("random_seed", 0)
+        # The root LP of a covering model is highly degenerate: HiGHS' interior point
+        # solver is 2-3x faster than dual simplex on it (benchmarks/bench_prioritise.py).
+        # The option appeared in HiGHS 1.11; older versions just keep their default.
+        h.setOptionValue("mip_lp_solver", "ipm")
+        if len(start):
+            x0 = np.zeros(m + n)
+            x0[start] = 1.0
+            x0[m:] = np.asarray(A[:, start].sum(axis=1)).ravel() > 0
+            sol = highspy.HighsSolution()
+            sol.col_value = x0.tolist()
+            sol.value_valid = True
+            h.setSolution(sol)
+        _report_progress(h, report, m)
+        h.run()
+        info = h.getInfo()
+        x = np.asarray(h.getSolution().col_value[:m]) if info.primal_solution_status else None
+        return (
+            None if x is None or len(x) != m else np.flatnonzero(x > 0.5),
+            float(info.mip_dual_bound),
+            h.modelStatusToString(h.getModelStatus()),
+            int(info.mip_node_count),
+        )
+
+    out = _watchdog.run(solve, deadline=t0 + float(time_limit_s))
+    if out.result is not None:
+        chosen, dual, status, nodes = out.result
+    else:  # stopped past its limit: the last plan and the least bound it reported
+        plans = [r[1] for r in out.reports if r[0] == "plan"]
+        bounds = [r for r in out.reports if r[0] == "bound"]
+        chosen = plans[-1] if plans else None
+        dual = min((b[1] for b in bounds), default=math.inf)
+        nodes = bounds[-1][2] if bounds else 0
+        status = "Time limit reached (HiGHS stopped past its limit)"
+    if chosen is None:
+        chosen = start
     value = _lagrange.plan_value(A, w, chosen)
-    dual = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else math.inf
+    dual = dual if np.isfinite(dual) else math.inf
     if status == "Optimal" and dual - value > 1e-6 * max(1.0, value):
         status = "Optimal (within HiGHS tolerance)"
-    return _MIP(chosen, value, dual, status, time.perf_counter() - t0, int(info.mip_node_count))
+    return _MIP(chosen, value, dual, status, time.perf_counter() - t0, nodes)
+
+
+#: Seconds between two bounds HiGHS reports while it runs (see :func:`_report_progress`).
+_BOUND_EVERY_S = 0.5
+
+
+def _report_progress(h: Any, report: Any, m: int) -> None:
+    """Have HiGHS ``report`` its plans and bounds while it runs.
+
+    Each improving plan as ``("plan", site indices)``; every ``_BOUND_EVERY_S`` at most,
+    ``("bound", dual bound, nodes)``.
+    """
+    cb = highspy.cb.HighsCallbackType
+    last = [-math.inf]
+
+    def callback(kind: Any, _message: Any, data_out: Any, _data_in: Any, _user: Any) -> None:
+        if kind == cb.kCallbackMipImprovingSolution:
+            x = np.asarray(data_out.mip_solution)[:m]
+            report(("plan", np.flatnonzero(x > 0.5)))
+        elif time.perf_counter() - last[0] >= _BOUND_EVERY_S:
+            last[0] = time.perf_counter()
+            report(("bound", float(data_out.mip_dual_bound), int(data_out.mip_node_count)))
+
+    h.setCallback(callback, None)
+    h.startCallback(cb.kCallbackMipImprovingSolution)
+    h.startCallback(cb.kCallbackMipInterrupt)
