@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["write_dbf", "write_dbf_chunks"]
+__all__ = ["utf8_lengths", "write_dbf", "write_dbf_chunks"]
 
 #: dBASE limits: text bytes per field, digits of a number (GDAL reads up to 24 as a real)
 MAX_TEXT_BYTES = 254
@@ -46,7 +48,7 @@ class _FieldSize:
     def add(self, s: pd.Series) -> None:
         if self.kind == "C":
             if len(s):
-                self.text_bytes = max(self.text_bytes, int(_encoded(s).str.len().max()))
+                self.text_bytes = max(self.text_bytes, int(utf8_lengths(s).max()))
             return
         values = _numbers(s)
         v = values[np.isfinite(values)]
@@ -75,6 +77,20 @@ class _FieldSize:
                 break
             decimals -= 1
         return "N", min(width, MAX_NUMBER_WIDTH), decimals
+
+
+def utf8_lengths(s: pd.Series) -> np.ndarray:
+    """Return the length of each value's text in UTF-8 bytes (nulls 0).
+
+    Text held by Arrow (pandas' ``str``) is measured there, without a Python object per value.
+    """
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return _encoded(s).str.len().to_numpy(dtype="int64")
+    return pc.binary_length(arr).fill_null(0).to_numpy(zero_copy_only=False).astype("int64")
 
 
 def _encoded(s: pd.Series) -> pd.Series:

@@ -29,7 +29,7 @@ import shapely
 from pyproj import CRS
 
 from blankspot import _i18n, _styles
-from blankspot._dbf import write_dbf_chunks
+from blankspot._dbf import utf8_lengths, write_dbf_chunks
 from blankspot._errors import InputError, InputFileError
 from blankspot._i18n import LANGS
 from blankspot._officials import official_tables, write_csv, write_xlsx
@@ -732,10 +732,11 @@ def _write_layer(
     schema = first.schema
 
     def batches() -> Iterator[pa.RecordBatch]:
+        # every chunk has the first one's schema (text is text even where all missing);
+        # the reader refuses a batch that has not
         yield from first.to_batches()
         for table in tables:
-            # a chunk whose text columns are all missing must not change the fields' types
-            yield from (table if table.schema == schema else table.cast(schema)).to_batches()
+            yield from table.to_batches()
 
     pyogrio.write_arrow(
         pa.RecordBatchReader.from_batches(schema, batches()),
@@ -942,8 +943,7 @@ def _shapefile_attributes(gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, dict[str
         elif pd.api.types.is_datetime64_any_dtype(s.dtype):
             cols[col] = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
         elif pd.api.types.is_string_dtype(s.dtype) and s.notna().any():
-            nbytes = s.str.encode("utf-8").str.len()
-            long = (nbytes > _DBF_MAX_BYTES).to_numpy(dtype=bool, na_value=False)
+            long = utf8_lengths(s) > _DBF_MAX_BYTES
             if long.any():
                 # only the few over-long values are touched; cut on a character boundary
                 cut = [

@@ -32,7 +32,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 from blankspot import assess, export, read_businesses
 from blankspot._batches import read_businesses_batches
-from blankspot._dbf import write_dbf, write_dbf_chunks
+from blankspot._dbf import utf8_lengths, write_dbf, write_dbf_chunks
 from tests.common import CRS_UTM, X0, Y0, three_villages
 from tests.test_deliverables import dbf_fields
 
@@ -276,3 +276,12 @@ def test_repeated_input_columns_found_over_every_chunk(assessments, tmp_path, mo
     cols = pyogrio.read_info(tmp_path / "blankspot.gpkg", layer="businesses")["fields"].tolist()
     assert "id_umkm" not in cols and "longitude" not in cols
     assert {"kode", "latitude", "business_id", "lon", "lat"} <= set(cols)
+
+
+def test_utf8_lengths_by_hand():
+    # "Ā" is 2 bytes in UTF-8, "村" 3: bytes, not characters, fill a dBASE field
+    for dtype in ("str", object):
+        s = pd.Series(["ab", None, "Ā", "村x"], dtype=dtype)
+        assert utf8_lengths(s).tolist() == [2, 0, 2, 4]
+    assert utf8_lengths(pd.Series([15, "Ñ", None], dtype=object)).tolist() == [2, 2, 0]
+    assert utf8_lengths(pd.Series([], dtype="str")).tolist() == []
