@@ -117,8 +117,10 @@ def run(
                 out.result = payload
                 break
     finally:
-        if child.is_alive() and out.killed:
-            log.info("the solver ran %.1f s past its deadline: stopped", grace_s)
+        # past the deadline, or interrupted here (Ctrl-C): the child must not run on
+        if child.is_alive() and out.result is None:
+            if out.killed:
+                log.info("the solver ran %.1f s past its deadline: stopped", grace_s)
             child.kill()
         child.join()
         receiver.close()

@@ -121,3 +121,18 @@ def test_no_deadline(far):
     """An infinite or astronomically far deadline waits for the solve (``poll`` cannot)."""
     out = _watchdog.run(lambda report: "done", deadline=time.perf_counter() + far)
     assert (out.result, out.killed) == ("done", False)
+
+
+def test_an_interrupt_here_stops_the_child(monkeypatch):
+    """Ctrl-C while waiting (KeyboardInterrupt in poll): raised at once, the child killed,
+    not waited for until its own solve ends."""
+    from multiprocessing.connection import Connection
+
+    def interrupted(self, timeout=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Connection, "poll", interrupted)
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        _watchdog.run(_slow, deadline=t0 + 60)
+    assert time.perf_counter() - t0 < 5
